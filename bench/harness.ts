@@ -1,0 +1,65 @@
+/**
+ * A small benchmark harness: every case of a suite runs in the same process, back to back, so the
+ * figures are comparable as ratios (against raw node:crypto, the physical limit, and against peers).
+ */
+export interface BenchCase {
+  /** What is measured, shared by every implementation of it, e.g. `jwt verify EdDSA`. */
+  case: string;
+  /** Who does it: `node:crypto` (the limit), `offtoken`, or a peer's package name. */
+  impl: string;
+  /** One operation. May return a promise (awaited one at a time, as a caller would). */
+  fn?: () => unknown;
+  /** For cases that measure themselves (e.g. HTTP load): run for about `ms` and return ops per second. */
+  measure?: (ms: number) => Promise<number>;
+}
+
+export interface BenchSuite {
+  name: string;
+  /** Builds the cases (keys, tokens, servers) once; `teardown` releases what it started. */
+  setup(): Promise<BenchCase[]>;
+  teardown?(): Promise<void>;
+}
+
+export interface BenchResult {
+  case: string;
+  impl: string;
+  opsPerSec: number;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+async function runFor(fn: () => unknown, ms: number): Promise<{ ops: number; seconds: number }> {
+  const first = fn();
+  const async = isThenable(first);
+  if (async) await first;
+  let ops = 0;
+  let batch = 16;
+  const start = process.hrtime.bigint();
+  const limit = BigInt(Math.round(ms * 1e6));
+  let elapsed = 0n;
+  while (elapsed < limit) {
+    if (async) for (let i = 0; i < batch; i++) await fn();
+    else for (let i = 0; i < batch; i++) fn();
+    ops += batch;
+    elapsed = process.hrtime.bigint() - start;
+    if (batch < 4096 && elapsed < limit / 8n) batch *= 2;
+  }
+  return { ops, seconds: Number(elapsed) / 1e9 };
+}
+
+/** Median of `rounds` timed rounds after a warm-up, in operations per second. */
+export async function measureCase(c: BenchCase, opts: { roundMs: number; rounds: number }): Promise<number> {
+  if (c.measure) return c.measure(opts.roundMs * opts.rounds);
+  const fn = c.fn;
+  if (!fn) throw new Error(`case ${c.case}/${c.impl} has neither fn nor measure`);
+  await runFor(fn, Math.max(50, opts.roundMs / 2));
+  const rates: number[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const { ops, seconds } = await runFor(fn, opts.roundMs);
+    rates.push(ops / seconds);
+  }
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)]!;
+}

@@ -1,0 +1,80 @@
+/**
+ * `npm run bench [-- --json] [-- --quick] [-- --only jose,otp] [-- --markdown FILE]`
+ * Runs every suite in bench/suites in one process and prints ops/s with ratios against the
+ * `node:crypto` limit and against offtoken, grouped by case.
+ */
+import { readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type BenchResult, type BenchSuite, measureCase } from './harness.js';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const quick = args.includes('--quick');
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const only = flag('--only')?.split(',');
+const markdownFile = flag('--markdown');
+const opts = quick ? { roundMs: 150, rounds: 3 } : { roundMs: 600, rounds: 5 };
+
+const here = dirname(fileURLToPath(import.meta.url));
+const suiteFiles = readdirSync(join(here, 'suites'))
+  .filter((f) => f.endsWith('.ts'))
+  .sort();
+
+const log = (line: string) => {
+  if (!json) process.stdout.write(`${line}\n`);
+  else process.stderr.write(`${line}\n`);
+};
+
+const results: BenchResult[] = [];
+const sections: string[] = [];
+for (const file of suiteFiles) {
+  const mod = (await import(pathToFileURL(join(here, 'suites', file)).href)) as { suite: BenchSuite };
+  const suite = mod.suite;
+  if (only && !only.includes(suite.name)) continue;
+  log(`\n## ${suite.name}`);
+  const cases = await suite.setup();
+  const mine: BenchResult[] = [];
+  try {
+    for (const c of cases) {
+      const opsPerSec = await measureCase(c, opts);
+      const r = { case: c.case, impl: c.impl, opsPerSec: Math.round(opsPerSec) };
+      mine.push(r);
+      results.push(r);
+      log(
+        `  ${c.case.padEnd(40)} ${c.impl.padEnd(22)} ${r.opsPerSec.toLocaleString('en-US').padStart(12)} ops/s`,
+      );
+    }
+  } finally {
+    await suite.teardown?.();
+  }
+  sections.push(renderTable(suite.name, mine));
+}
+
+function renderTable(name: string, rows: BenchResult[]): string {
+  const byCase = new Map<string, BenchResult[]>();
+  for (const r of rows) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
+  const out = [
+    `### ${name}`,
+    '',
+    '| case | impl | ops/s | x node:crypto | offtoken / impl |',
+    '|---|---|--:|--:|--:|',
+  ];
+  for (const [c, list] of byCase) {
+    const raw = list.find((r) => r.impl === 'node:crypto' || r.impl.startsWith('limit'));
+    const ours = list.find((r) => r.impl === 'offtoken');
+    for (const r of list) {
+      const vsRaw = raw ? (r.opsPerSec / raw.opsPerSec).toFixed(2) : '';
+      const vsOurs = ours && r !== ours ? (ours.opsPerSec / r.opsPerSec).toFixed(2) : '';
+      out.push(`| ${c} | ${r.impl} | ${r.opsPerSec.toLocaleString('en-US')} | ${vsRaw} | ${vsOurs} |`);
+    }
+  }
+  return out.join('\n');
+}
+
+if (json) process.stdout.write(`${JSON.stringify(results)}\n`);
+else log(`\n${sections.join('\n\n')}`);
+if (markdownFile) writeFileSync(markdownFile, `${sections.join('\n\n')}\n`);

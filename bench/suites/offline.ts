@@ -1,0 +1,140 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  sign,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto';
+import { CompactEncrypt, compactDecrypt, jwtVerify, SignJWT } from 'jose';
+import { PublicProtocol } from 'paseto';
+import { GenerateKeyPairFactory, SignFactory, VerifyFactory } from 'paseto/v4/public';
+import { OfflineTokenGenerator } from '../../src/offline/index.js';
+import { macKey, sealedKey, signedKey } from '../../test/offline/helpers.js';
+import type { BenchCase, BenchSuite } from '../harness.js';
+
+/**
+ * Offline tokens per mode against the physical limit (node:crypto on the same claim bytes), jose (same
+ * envelope) and paseto v4.public. Keys are imported once; nothing is re-derived per call.
+ */
+export const suite: BenchSuite = {
+  name: 'offline',
+  async setup(): Promise<BenchCase[]> {
+    const sk = sealedKey(256);
+    const ed = signedKey();
+    const hs = macKey();
+    const sealed = new OfflineTokenGenerator({ key: sk, ttlSeconds: 3600 });
+    const signed = new OfflineTokenGenerator({ key: ed, ttlSeconds: 3600 });
+    const mac = new OfflineTokenGenerator({ key: hs, ttlSeconds: 3600 });
+    const payload = { door: 'B12', site: 'north' };
+    const opts = { sub: 'alice', device: 'lock-17', act: 'unlock-door' };
+    const sealedToken = sealed.generate(payload, opts);
+    const signedToken = signed.generate(payload, opts);
+    const macToken = mac.generate(payload, opts);
+    // the same claim bytes for the raw and peer cases
+    const claims = signed.verify(signedToken).claims;
+    const bytes = Buffer.from(JSON.stringify(claims));
+    const secret = sk.secretKey!;
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', secret, iv);
+    const ct = Buffer.concat([c.update(bytes), c.final()]);
+    const tag = c.getAuthTag();
+    const edSig = sign(null, bytes, ed.privateKey!);
+    const hmacTag = createHmac('sha256', hs.secretKey!).update(bytes).digest();
+    const joseSealed = await new CompactEncrypt(bytes)
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: 'offtoken+jwt' })
+      .encrypt(secret);
+    const joseSigned = await new SignJWT(claims as never)
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .sign(ed.privateKey!);
+    const joseMac = await new SignJWT(claims as never)
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(hs.secretKey!);
+    // paseto v4.public (Ed25519), with its own key pair: the signature math is the same.
+    const v4 = new PublicProtocol(GenerateKeyPairFactory, SignFactory, VerifyFactory);
+    const pk = await v4.GenerateKeyPair();
+    const pasetoClaims: Record<string, string> = {
+      jti: claims.jti,
+      sub: 'alice',
+      device: 'lock-17',
+      action: 'unlock-door',
+      door: 'B12',
+      site: 'north',
+      exp: new Date(claims.exp * 1000).toISOString(),
+    };
+    const pasetoToken = await v4.Sign(pk.secretKey, pasetoClaims);
+
+    return [
+      { case: 'offline sealed generate', impl: 'offtoken', fn: () => sealed.generate(payload, opts) },
+      {
+        case: 'offline sealed generate',
+        impl: 'node:crypto',
+        fn: () => {
+          const ci = createCipheriv('aes-256-gcm', secret, randomBytes(12));
+          ci.update(bytes);
+          ci.final();
+          return ci.getAuthTag();
+        },
+      },
+      {
+        case: 'offline sealed generate',
+        impl: 'jose',
+        fn: () =>
+          new CompactEncrypt(bytes).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(secret),
+      },
+      { case: 'offline sealed read', impl: 'offtoken', fn: () => sealed.read(sealedToken) },
+      {
+        case: 'offline sealed read',
+        impl: 'node:crypto',
+        fn: () => {
+          const d = createDecipheriv('aes-256-gcm', secret, iv);
+          d.setAuthTag(tag);
+          d.update(ct);
+          return d.final();
+        },
+      },
+      { case: 'offline sealed read', impl: 'jose', fn: () => compactDecrypt(joseSealed, secret) },
+
+      { case: 'offline signed generate', impl: 'offtoken', fn: () => signed.generate(payload, opts) },
+      { case: 'offline signed generate', impl: 'node:crypto', fn: () => sign(null, bytes, ed.privateKey!) },
+      {
+        case: 'offline signed generate',
+        impl: 'jose',
+        fn: () => new SignJWT(claims as never).setProtectedHeader({ alg: 'EdDSA' }).sign(ed.privateKey!),
+      },
+      {
+        case: 'offline signed generate',
+        impl: 'paseto',
+        fn: () => v4.Sign(pk.secretKey, pasetoClaims),
+      },
+      { case: 'offline signed read', impl: 'offtoken', fn: () => signed.read(signedToken) },
+      {
+        case: 'offline signed read',
+        impl: 'node:crypto',
+        fn: () => verify(null, bytes, ed.publicKey!, edSig),
+      },
+      { case: 'offline signed read', impl: 'jose', fn: () => jwtVerify(joseSigned, ed.publicKey!) },
+      { case: 'offline signed read', impl: 'paseto', fn: () => v4.Verify(pk.publicKey, pasetoToken) },
+
+      { case: 'offline mac generate', impl: 'offtoken', fn: () => mac.generate(payload, opts) },
+      {
+        case: 'offline mac generate',
+        impl: 'node:crypto',
+        fn: () => createHmac('sha256', hs.secretKey!).update(bytes).digest(),
+      },
+      {
+        case: 'offline mac generate',
+        impl: 'jose',
+        fn: () => new SignJWT(claims as never).setProtectedHeader({ alg: 'HS256' }).sign(hs.secretKey!),
+      },
+      { case: 'offline mac read', impl: 'offtoken', fn: () => mac.read(macToken) },
+      {
+        case: 'offline mac read',
+        impl: 'node:crypto',
+        fn: () => timingSafeEqual(createHmac('sha256', hs.secretKey!).update(bytes).digest(), hmacTag),
+      },
+      { case: 'offline mac read', impl: 'jose', fn: () => jwtVerify(joseMac, hs.secretKey!) },
+    ];
+  },
+};

@@ -1,0 +1,221 @@
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ClientRegistryError } from '../../errors/server.js';
+import { jwksKeys, normaliseClientJwk, readServiceAccountJwk, registerClient } from '../../server/clients.js';
+import { loadConfig } from '../../server/config.js';
+import { AuthorityDb } from '../../server/db.js';
+import { signCompact } from '../../status-list/jws.js';
+import { action, print, UsageError } from '../io.js';
+
+interface Common {
+  config?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+function openDb(o: Common): AuthorityDb {
+  const cfg = loadConfig({
+    ...(o.config !== undefined ? { file: o.config } : {}),
+    overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
+  });
+  return new AuthorityDb(path.join(cfg.dataDir, 'authority.db'));
+}
+
+function readJson(file: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`${flag} ${file} cannot be read`);
+  }
+  if (text.length > 1024 * 1024) throw new UsageError(`${flag} ${file} exceeds 1 MiB`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${flag} ${file} is not JSON`);
+  }
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function withCommon(c: Command): Command {
+  return c
+    .option('--config <file>', 'server config file (for its dataDir)')
+    .option('--data-dir <dir>', 'authority data directory (default ./.offtoken)')
+    .option('--json', 'JSON output');
+}
+
+export function register(program: Command): void {
+  const clients = program
+    .command('clients')
+    .description('Register and manage the authority clients (service accounts) and their public keys');
+
+  withCommon(
+    clients
+      .command('add')
+      .description(
+        'Register a client with a public JWKS, a service-account key file, or a freshly generated key',
+      )
+      .option('--id <id>', 'client id (default: the service account file client_id)')
+      .option('--jwks <file>', 'public JWKS of the client')
+      .option('--service-account <file>', 'service-account key file (only its public key is stored)')
+      .option(
+        '--generate <file>',
+        'generate an Ed25519 service-account key file here (mode 0600) and register it',
+      ),
+  ).action(
+    action((o: Common & { id?: string; jwks?: string; serviceAccount?: string; generate?: string }) => {
+      const given = [o.jwks, o.serviceAccount, o.generate].filter((x) => x !== undefined).length;
+      if (given !== 1) throw new UsageError('give exactly one of --jwks, --service-account, --generate');
+      let id = o.id;
+      let keys: Record<string, unknown>[];
+      if (o.jwks) keys = jwksKeys(readJson(o.jwks, '--jwks'));
+      else if (o.serviceAccount) {
+        const sa = readServiceAccountJwk(readJson(o.serviceAccount, '--service-account'));
+        if (id !== undefined && id !== sa.clientId)
+          throw new UsageError('--id differs from the file client_id');
+        id = sa.clientId;
+        keys = [sa.jwk];
+      } else {
+        if (!id) throw new UsageError('--generate needs --id');
+        // refuse before writing a key file that would belong to nobody
+        const probe = openDb(o);
+        const exists = probe.getClient(id) !== undefined;
+        probe.close();
+        if (exists) throw new ClientRegistryError(`client ${id} already exists`);
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
+        const file = {
+          type: 'service_account',
+          client_id: id,
+          private_key_id: jwk.kid,
+          private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        };
+        const out = o.generate as string;
+        const tmp = `${out}.${process.pid}.tmp`;
+        writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+        renameSync(tmp, out);
+        keys = [jwk];
+      }
+      if (!id) throw new UsageError('--id is required');
+      const db = openDb(o);
+      try {
+        registerClient(db, id, keys, now());
+      } finally {
+        db.close();
+      }
+      print({ client_id: id, kids: keys.map((k) => k.kid) }, o.json);
+    }),
+  );
+
+  withCommon(clients.command('list').description('List clients, their state and key ids')).action(
+    action((o: Common) => {
+      const db = openDb(o);
+      try {
+        print(
+          db
+            .listClients()
+            .map((c) => ({ client_id: c.id, disabled: c.disabled, kids: c.keys.map((k) => k.kid) })),
+          o.json,
+        );
+      } finally {
+        db.close();
+      }
+    }),
+  );
+
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    withCommon(
+      clients
+        .command(name)
+        .description(`${name === 'disable' ? 'Disable' : 'Re-enable'} a client (its assertions are refused)`)
+        .requiredOption('--id <id>', 'client id'),
+    ).action(
+      action((o: Common & { id: string }) => {
+        const db = openDb(o);
+        try {
+          db.setClientDisabled(o.id, disabled);
+        } finally {
+          db.close();
+        }
+        print({ client_id: o.id, disabled }, o.json);
+      }),
+    );
+  }
+
+  const keys = clients
+    .command('keys')
+    .description('Rotate a client key: add the new one, then remove the old one');
+  withCommon(
+    keys
+      .command('add')
+      .requiredOption('--id <id>', 'client id')
+      .option('--jwks <file>', 'JWKS whose keys are added')
+      .option('--service-account <file>', 'service-account file whose public key is added'),
+  ).action(
+    action((o: Common & { id: string; jwks?: string; serviceAccount?: string }) => {
+      if ((o.jwks === undefined) === (o.serviceAccount === undefined))
+        throw new UsageError('give exactly one of --jwks, --service-account');
+      const list = o.jwks
+        ? jwksKeys(readJson(o.jwks, '--jwks'))
+        : [readServiceAccountJwk(readJson(o.serviceAccount as string, '--service-account')).jwk];
+      const db = openDb(o);
+      try {
+        for (const k of list) db.addClientKey(o.id, k, now());
+      } finally {
+        db.close();
+      }
+      print({ client_id: o.id, added: list.map((k) => k.kid) }, o.json);
+    }),
+  );
+  withCommon(
+    keys
+      .command('remove')
+      .requiredOption('--id <id>', 'client id')
+      .requiredOption('--kid <kid>', 'key id to remove'),
+  ).action(
+    action((o: Common & { id: string; kid: string }) => {
+      const db = openDb(o);
+      try {
+        db.removeClientKey(o.id, o.kid);
+      } finally {
+        db.close();
+      }
+      print({ client_id: o.id, removed: o.kid }, o.json);
+    }),
+  );
+
+  clients
+    .command('assertion')
+    .description(
+      'Print a fresh RFC 7523 assertion (iss = sub = client, unique jti, 2 min) signed with a service-account file',
+    )
+    .requiredOption('--key <file>', 'service-account key file')
+    .requiredOption('--aud <url>', 'the token endpoint, e.g. http://127.0.0.1:8787/token')
+    .action(
+      action((o: { key: string; aud: string }) => {
+        const sa = readJson(o.key, '--key') as Record<string, unknown>;
+        const id = (sa.client_id ?? sa.client_email) as unknown;
+        if (typeof id !== 'string' || typeof sa.private_key !== 'string')
+          throw new UsageError('--key is not a service-account file');
+        let key: ReturnType<typeof createPrivateKey>;
+        try {
+          key = createPrivateKey(sa.private_key);
+        } catch {
+          throw new UsageError('--key private_key is not PEM');
+        }
+        const t = now();
+        const jws = signCompact(
+          { typ: 'JWT', ...(typeof sa.private_key_id === 'string' ? { kid: sa.private_key_id } : {}) },
+          { iss: id, sub: id, aud: o.aud, iat: t, exp: t + 120, jti: randomBytes(16).toString('base64url') },
+          key,
+        );
+        print(jws);
+      }),
+    );
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../server/config.js';
+import { AuthorityKeyring } from '../../server/keyring.js';
+import { checkStatusOffline, type Jwks } from '../../status-list/index.js';
+import { action, argOrStdin, print, UsageError } from '../io.js';
+
+function readText(file: string, flag: string, max: number): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`${flag} ${file} cannot be read`);
+  }
+  if (text.length > max) throw new UsageError(`${flag} ${file} exceeds ${max} bytes`);
+  return text.trim();
+}
+
+export function register(program: Command): void {
+  const status = program.command('status').description('Token Status Lists (draft-ietf-oauth-status-list)');
+  status
+    .command('check')
+    .description(
+      'Decide offline whether a token is revoked, from a downloaded status list token: exit 0 valid, 1 revoked (ERR_TOKEN_REVOKED) or suspended (ERR_TOKEN_SUSPENDED)',
+    )
+    .argument('[token]', 'the access token (stdin when - or absent)')
+    .requiredOption('--list <file>', 'the status list JWT saved from GET /status-lists/:id')
+    .option('--jwks <file>', "the issuer's JWKS (default: the local authority keyring in --data-dir)")
+    .option('--data-dir <dir>', 'authority data directory, used when --jwks is not given')
+    .option('--json', 'JSON output')
+    .action(
+      action(
+        (
+          tokenArg: string | undefined,
+          o: { list: string; jwks?: string; dataDir?: string; json?: boolean },
+        ) => {
+          const token = argOrStdin(tokenArg);
+          const listToken = readText(o.list, '--list', 8 * 1024 * 1024);
+          let jwks: Jwks;
+          if (o.jwks) {
+            try {
+              jwks = JSON.parse(readText(o.jwks, '--jwks', 1024 * 1024)) as Jwks;
+            } catch (e) {
+              if (e instanceof UsageError) throw e;
+              throw new UsageError('--jwks is not JSON');
+            }
+          } else {
+            const cfg = loadConfig({ overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {} });
+            const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
+            jwks = ring.jwks(Math.floor(Date.now() / 1000));
+          }
+          const r = checkStatusOffline(token, listToken, { key: jwks });
+          print(o.json ? { valid: true, ...r } : `valid (status 0x00, index ${r.idx} of ${r.uri})`, o.json);
+        },
+      ),
+    );
+}

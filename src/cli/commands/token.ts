@@ -1,0 +1,178 @@
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { AuditLog } from '../../audit/index.js';
+import type { JwsHeader } from '../../jose/types.js';
+import { LocalJwks, readKeyFile } from '../../keys/index.js';
+import type { OfftokenKey } from '../../keys/types.js';
+import {
+  type GenerateOptions,
+  type JsonValue,
+  type OfflineMode,
+  OfflineTokenGenerator,
+} from '../../offline/index.js';
+import { openStore } from '../../stores/index.js';
+import { action, argOrStdin, intOption, parseJsonOption, print, UsageError } from '../io.js';
+
+/** Key files may be passphrase-encrypted; the passphrase comes from the environment, never from argv. */
+export async function loadKey(path: string): Promise<OfftokenKey> {
+  const passphrase = process.env.OFFTOKEN_KEY_PASSPHRASE;
+  return readKeyFile(path, passphrase ? { passphrase } : {});
+}
+
+/** A checkpoint verifier from `--jwks FILE` (public keys by kid) or `--key FILE` (one Ed25519 key). */
+export async function loadVerifyKey(o: {
+  jwks?: string;
+  key?: string;
+}): Promise<KeyObject | ((h: JwsHeader) => KeyObject)> {
+  if (o.jwks !== undefined && o.key !== undefined) throw new UsageError('give --jwks or --key, not both');
+  if (o.jwks !== undefined) {
+    const jwks = new LocalJwks(parseJsonOption(readFileSync(o.jwks, 'utf8'), '--jwks') as never);
+    return (h: JwsHeader) => jwks.resolve(h);
+  }
+  if (o.key !== undefined) {
+    const k = await loadKey(o.key);
+    if (!k.publicKey) throw new UsageError('--key must be an Ed25519 key file');
+    return k.publicKey;
+  }
+  throw new UsageError('give --jwks FILE or --key FILE to check checkpoint signatures');
+}
+
+export function parseMode(text: string | undefined): OfflineMode | undefined {
+  if (text === undefined) return undefined;
+  if (text !== 'sealed' && text !== 'signed' && text !== 'mac')
+    throw new UsageError('--mode is sealed, signed or mac');
+  return text;
+}
+
+/** Opens `--audit FILE` (checkpoints signed with `--audit-key FILE` when given). */
+export async function openAudit(
+  file: string | undefined,
+  keyFile: string | undefined,
+): Promise<AuditLog | undefined> {
+  if (file === undefined) {
+    if (keyFile !== undefined) throw new UsageError('--audit-key needs --audit');
+    return undefined;
+  }
+  const signingKey = keyFile !== undefined ? await loadKey(keyFile) : undefined;
+  return AuditLog.open(file, signingKey ? { signingKey } : {});
+}
+
+const OPTION_CLAIMS = ['sub', 'device', 'act', 'params', 'aud', 'ctr', 'nbf'] as const;
+
+/** `--claims` JSON: sub/device/act/params/aud/ctr/nbf become token claims, everything else the payload. */
+export function splitClaims(claims: unknown): { payload: JsonValue | undefined; options: GenerateOptions } {
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw new UsageError('--claims must be a JSON object');
+  const options: Record<string, unknown> = {};
+  const payload: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(claims as Record<string, JsonValue>)) {
+    if ((OPTION_CLAIMS as readonly string[]).includes(k)) options[k] = v;
+    else if (k === 'data')
+      Object.assign(payload, typeof v === 'object' && v !== null && !Array.isArray(v) ? v : { data: v });
+    else payload[k] = v;
+  }
+  return {
+    payload: Object.keys(payload).length > 0 ? payload : undefined,
+    options: options as GenerateOptions,
+  };
+}
+
+export function register(program: Command): void {
+  const token = program
+    .command('token')
+    .description('Offline tokens: sealed (JWE), signed (JWS EdDSA) or mac (JWS HS256)');
+
+  token
+    .command('generate')
+    .description('Create an offline token and print it')
+    .requiredOption('--key <file>', 'key file: A128/192/256GCM (sealed), Ed25519 (signed), HS256 (mac)')
+    .option('--mode <mode>', 'sealed | signed | mac (default: from the key)')
+    .option(
+      '--claims <json>',
+      'JSON object: sub, device, act, params, aud, ctr, nbf; other keys are the payload',
+      '{}',
+    )
+    .option('--ttl <seconds>', 'lifetime in seconds', '300')
+    .option('--audit <file>', 'append the issuance to this audit log')
+    .option('--audit-key <file>', 'Ed25519 key that signs the audit log checkpoints')
+    .action(
+      action(
+        async (o: {
+          key: string;
+          mode?: string;
+          claims: string;
+          ttl: string;
+          audit?: string;
+          auditKey?: string;
+        }) => {
+          const { payload, options } = splitClaims(parseJsonOption(o.claims, '--claims'));
+          const ttlSeconds = intOption(o.ttl, '--ttl', 1, 10 * 365 * 86400);
+          const key = await loadKey(o.key);
+          const audit = await openAudit(o.audit, o.auditKey);
+          try {
+            const mode = parseMode(o.mode);
+            audit?.record('key.use', { kid: key.kid, alg: key.alg, purpose: 'token.generate' });
+            const gen = new OfflineTokenGenerator({
+              key,
+              ...(mode && { mode }),
+              ttlSeconds,
+              ...(audit && { audit }),
+            });
+            print(gen.generate(payload, options));
+          } finally {
+            audit?.close();
+          }
+        },
+      ),
+    );
+
+  token
+    .command('read')
+    .description('Verify (or decrypt) a token and print its claims; exit 1 with the error code on rejection')
+    .requiredOption('--key <file>', 'key file (a public Ed25519 key is enough for signed tokens)')
+    .option('--mode <mode>', 'sealed | signed | mac (default: from the key)')
+    .option('--consume <url>', 'accept the token once: memory:, sqlite:PATH or redis://HOST:PORT[/db]')
+    .option('--audience <aud>', "this reader's audience (required when the token names one)")
+    .option('--tolerance <seconds>', 'clock skew tolerance', '0')
+    .option('--audit <file>', 'append the validation result to this audit log')
+    .option('--audit-key <file>', 'Ed25519 key that signs the audit log checkpoints')
+    .argument('[token]', 'the token, or - for stdin')
+    .action(
+      action(
+        async (
+          tokenArg: string | undefined,
+          o: {
+            key: string;
+            mode?: string;
+            consume?: string;
+            audience?: string;
+            tolerance: string;
+            audit?: string;
+            auditKey?: string;
+          },
+        ) => {
+          const text = argOrStdin(tokenArg);
+          const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
+          const key = await loadKey(o.key);
+          const mode = parseMode(o.mode);
+          const audit = await openAudit(o.audit, o.auditKey);
+          const store = o.consume !== undefined ? await openStore(o.consume) : undefined;
+          try {
+            const gen = new OfflineTokenGenerator({
+              key,
+              ...(mode && { mode }),
+              ttlTolerance,
+              ...(o.audience !== undefined && { audience: o.audience }),
+              ...(audit && { audit }),
+            });
+            const r = await gen.verifyAndConsume(text, store ? { consume: store } : {});
+            print({ payload: r.payload ?? null, claims: r.claims, mode: r.mode, kid: r.kid ?? null });
+          } finally {
+            await store?.close();
+            audit?.close();
+          }
+        },
+      ),
+    );
+}

@@ -1,0 +1,48 @@
+import { DownscopeInvalidError } from '../errors/dpop.js';
+
+/** One grant or access-boundary rule: a resource-name prefix and the permissions allowed under it. */
+export interface AccessRule {
+  resource_prefix: string;
+  permissions: string[];
+  /** Boundary rules only: a CEL expression over `resource` (string), `permission` (string) and `now` (unix s, double). */
+  condition?: string;
+}
+
+export const MAX_RULES = 32;
+const MAX_PERMS = 64;
+
+/** Structural validation of hostile rule lists (limits on count and length). */
+export function parseRules(v: unknown, allowCondition: boolean): AccessRule[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_RULES)
+    throw new DownscopeInvalidError('rules must be a non-empty list of at most 32');
+  return v.map((r) => {
+    const o = r as Record<string, unknown>;
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      Array.isArray(r) ||
+      typeof o.resource_prefix !== 'string' ||
+      o.resource_prefix.length > 1024 ||
+      !Array.isArray(o.permissions) ||
+      o.permissions.length === 0 ||
+      o.permissions.length > MAX_PERMS ||
+      !o.permissions.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 128) ||
+      (o.condition !== undefined &&
+        (!allowCondition || typeof o.condition !== 'string' || o.condition.length > 2048))
+    ) {
+      throw new DownscopeInvalidError('a rule is malformed');
+    }
+    const rule: AccessRule = { resource_prefix: o.resource_prefix, permissions: o.permissions as string[] };
+    if (typeof o.condition === 'string') rule.condition = o.condition;
+    return rule;
+  });
+}
+
+/** True when `rule` grants nothing `grant` does not: its prefix lies within a granted prefix carrying all its permissions. */
+export function narrows(rule: AccessRule, grant: readonly AccessRule[]): boolean {
+  return grant.some(
+    (g) =>
+      rule.resource_prefix.startsWith(g.resource_prefix) &&
+      rule.permissions.every((p) => g.permissions.includes(p)),
+  );
+}

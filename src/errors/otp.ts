@@ -1,0 +1,35 @@
+import { OfftokenError } from './base.js';
+
+/** The code matched a time step or counter at or below the last accepted one (or a concurrent verifier won). */
+export class OtpReplayedError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_REPLAYED';
+}
+/** The code matched nothing in the window. */
+export class OtpInvalidError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_INVALID';
+}
+/** Too many failures: verification refused until the lockout ends. */
+export class OtpLockedError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_LOCKED';
+  readonly lockedUntil: number;
+  constructor(message: string, lockedUntil: number) {
+    super(message);
+    this.lockedUntil = lockedUntil;
+  }
+}
+/** Not a string of decimal digits of the credential's length (or oversized). */
+export class OtpFormatError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_FORMAT';
+}
+/** No credential with that id in the store. */
+export class OtpUnknownCredentialError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_UNKNOWN_CREDENTIAL';
+}
+/** A credential with that id already exists. */
+export class OtpCredentialExistsError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_CREDENTIAL_EXISTS';
+}
+/** A sealed secret failed to decrypt (wrong store key, tampered row, or moved to another id). */
+export class OtpSecretSealError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_SECRET_UNSEALABLE';
+}

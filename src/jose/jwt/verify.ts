@@ -1,0 +1,50 @@
+import type { KeyObject } from 'node:crypto';
+import { JwtInvalidError } from '../../errors/jose.js';
+import { splitJws, verifyJws } from '../jws/verify.js';
+import { validateClaims } from '../lib/claims.js';
+import { DEFAULT_MAX_DEPTH, parseJsonObject } from '../lib/json.js';
+import type { AsyncKeyResolver, JwtPolicy, KeyResolver, VerifiedJwt } from '../types.js';
+
+/**
+ * Verifies a JWT synchronously: size checks, one header parse (cached), one signature check, one payload
+ * parse with a depth limit, then the policy's claim checks. Every failure is a typed OfftokenError.
+ */
+export function verifyJwt<P = Record<string, unknown>>(
+  token: string,
+  key: KeyObject | KeyResolver,
+  policy: JwtPolicy,
+): VerifiedJwt<P> {
+  const { header, payload } = verifyJws(token, key, policy);
+  const claims = parseJsonObject(
+    payload.toString('utf8'),
+    { maxDepth: policy.maxDepth ?? DEFAULT_MAX_DEPTH, rejectDuplicates: false },
+    (reason) => new JwtInvalidError(`the payload ${reason}`),
+  );
+  validateClaims(header, claims, policy);
+  return { header, payload: claims as P };
+}
+
+/** The same, for a key that must be fetched (a remote JWKS the user configured). */
+export async function verifyJwtAsync<P = Record<string, unknown>>(
+  token: string,
+  key: KeyObject | AsyncKeyResolver,
+  policy: JwtPolicy,
+): Promise<VerifiedJwt<P>> {
+  if (typeof key !== 'function') return verifyJwt<P>(token, key, policy);
+  const { header } = splitJws(token, policy.maxTokenSize);
+  const k = await key(header);
+  return verifyJwt<P>(token, k, policy);
+}
+
+/** Decodes without verifying anything - for display only (`offtoken jwt inspect`). */
+export function decodeJwtUnverified(token: string): { header: Record<string, unknown>; payload: unknown } {
+  const { header, d1, d2 } = splitJws(token);
+  const text = Buffer.from(token.slice(d1 + 1, d2), 'base64url').toString('utf8');
+  let payload: unknown = text;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    // a non-JSON payload is shown as text
+  }
+  return { header, payload };
+}

@@ -1,0 +1,132 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
+import { encodeBase64url } from '../encoding/base64url.js';
+import { KeyAlgMismatchError, KeyInvalidError, KeyTooWeakError } from '../errors/keys.js';
+import type { Jwk, Jwks, KeyAlg, OfftokenKey } from './types.js';
+
+const EC_CRV: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
+const OCT_BYTES: Record<string, number> = {
+  HS256: 32,
+  HS384: 48,
+  HS512: 64,
+  A128GCM: 16,
+  A192GCM: 24,
+  A256GCM: 32,
+};
+
+function ktyFor(alg: string): OfftokenKey['kty'] {
+  if (alg === 'EdDSA') return 'OKP';
+  if (alg in EC_CRV) return 'EC';
+  if (/^(RS|PS)(256|384|512)$/.test(alg)) return 'RSA';
+  if (alg in OCT_BYTES) return 'oct';
+  throw new KeyInvalidError(`unsupported alg "${alg}"`);
+}
+
+/** RFC 7638 3.2: only the required members, in lexicographic order. */
+const REQUIRED: Record<string, string[]> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  OKP: ['crv', 'kty', 'x'],
+  RSA: ['e', 'kty', 'n'],
+  oct: ['k', 'kty'],
+};
+
+export function thumbprint(jwkOrKey: Jwk | OfftokenKey): string {
+  const jwk: Jwk =
+    'kty' in jwkOrKey && ('publicKey' in jwkOrKey || 'secretKey' in jwkOrKey || 'privateKey' in jwkOrKey)
+      ? exportJwk(jwkOrKey as OfftokenKey, { private: (jwkOrKey as OfftokenKey).kty === 'oct' })
+      : (jwkOrKey as Jwk);
+  const req = REQUIRED[jwk.kty];
+  if (!req) throw new KeyInvalidError('unsupported kty for thumbprint');
+  const obj: Record<string, unknown> = {};
+  for (const m of req) {
+    if (typeof jwk[m] !== 'string') throw new KeyInvalidError(`JWK member "${m}" missing`);
+    obj[m] = jwk[m];
+  }
+  return encodeBase64url(createHash('sha256').update(JSON.stringify(obj)).digest());
+}
+
+export function generateKey(alg: KeyAlg, opts: { kid?: string; modulusLength?: number } = {}): OfftokenKey {
+  const kty = ktyFor(alg);
+  const use = alg.startsWith('A') ? 'enc' : 'sig';
+  if (kty === 'oct') {
+    const secretKey = createSecretKey(randomBytes(OCT_BYTES[alg] as number));
+    // The oct thumbprint is derived from the secret, so it must never be published as a kid.
+    return { kid: opts.kid ?? encodeBase64url(randomBytes(16)), alg, use, kty, secretKey };
+  }
+  let pair: { privateKey: KeyObject; publicKey: KeyObject };
+  if (kty === 'OKP') pair = generateKeyPairSync('ed25519');
+  else if (kty === 'EC') pair = generateKeyPairSync('ec', { namedCurve: EC_CRV[alg] as string });
+  else {
+    const modulusLength = opts.modulusLength ?? 2048;
+    if (modulusLength < 2048) throw new KeyTooWeakError('RSA keys must be at least 2048 bits');
+    pair = generateKeyPairSync('rsa', { modulusLength });
+  }
+  const key: OfftokenKey = { kid: '', alg, use, kty, ...pair };
+  key.kid = opts.kid ?? thumbprint(exportJwk(key));
+  return key;
+}
+
+export function exportJwk(key: OfftokenKey, opts: { private?: boolean } = {}): Jwk {
+  let src: KeyObject | undefined;
+  if (key.kty === 'oct') {
+    if (!opts.private) throw new KeyInvalidError('an oct key has no public part');
+    src = key.secretKey;
+  } else src = opts.private ? key.privateKey : key.publicKey;
+  if (!src) throw new KeyInvalidError('key has no material of the requested kind');
+  const jwk = src.export({ format: 'jwk' }) as Jwk;
+  return { ...jwk, kid: key.kid, alg: key.alg, use: key.use };
+}
+
+export function importJwk(jwk: Jwk, opts: { alg?: KeyAlg; public?: boolean } = {}): OfftokenKey {
+  if (typeof jwk !== 'object' || jwk === null || typeof jwk.kty !== 'string')
+    throw new KeyInvalidError('not a JWK');
+  const alg = (opts.alg ?? jwk.alg) as KeyAlg | undefined;
+  if (!alg) throw new KeyInvalidError('JWK has no alg and none was given');
+  if (opts.alg && jwk.alg && jwk.alg !== opts.alg)
+    throw new KeyAlgMismatchError('JWK alg differs from the expected alg');
+  const kty = ktyFor(alg);
+  if (jwk.kty !== kty) throw new KeyAlgMismatchError(`kty "${jwk.kty}" cannot be used with ${alg}`);
+  if (kty === 'EC' && jwk.crv !== EC_CRV[alg]) throw new KeyAlgMismatchError(`crv does not match ${alg}`);
+  if (kty === 'OKP' && jwk.crv !== 'Ed25519') throw new KeyAlgMismatchError('EdDSA requires crv Ed25519');
+  const use = alg.startsWith('A') ? 'enc' : 'sig';
+  try {
+    if (kty === 'oct') {
+      const secretKey = createSecretKey(Buffer.from(String(jwk.k), 'base64url'));
+      if ((secretKey.symmetricKeySize ?? 0) < (OCT_BYTES[alg] as number))
+        throw new KeyTooWeakError(`${alg} needs at least ${OCT_BYTES[alg]} secret bytes`);
+      return {
+        kid: typeof jwk.kid === 'string' ? jwk.kid : encodeBase64url(randomBytes(16)),
+        alg,
+        use,
+        kty,
+        secretKey,
+      };
+    }
+    const isPrivate = typeof jwk.d === 'string';
+    if (isPrivate && opts.public)
+      throw new KeyInvalidError('private material given where a public key was asked for');
+    const input = { key: jwk as never, format: 'jwk' as const };
+    const privateKey = isPrivate ? createPrivateKey(input) : undefined;
+    const publicKey = privateKey ? createPublicKey(privateKey) : createPublicKey(input);
+    if (kty === 'RSA' && (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+      throw new KeyTooWeakError('RSA keys must be at least 2048 bits');
+    const key: OfftokenKey = { kid: '', alg, use, kty, publicKey, ...(privateKey ? { privateKey } : {}) };
+    key.kid = typeof jwk.kid === 'string' ? jwk.kid : thumbprint(exportJwk(key));
+    return key;
+  } catch (e) {
+    if (e instanceof KeyTooWeakError || e instanceof KeyInvalidError) throw e;
+    throw new KeyInvalidError('JWK key material is invalid');
+  }
+}
+
+/** Public keys only (an oct key is never published). */
+export function buildJwks(keys: OfftokenKey[]): Jwks {
+  return { keys: keys.filter((k) => k.kty !== 'oct').map((k) => exportJwk(k)) };
+}

@@ -1,0 +1,310 @@
+import type { KeyObject } from 'node:crypto';
+import { type Clock, systemClock } from '../clock.js';
+import { InvalidArgumentError, OfftokenError } from '../errors/base.js';
+import { OfflineTokenClaimInvalidError, OfflineTokenTooLargeError } from '../errors/offline.js';
+import type { JwsHeader } from '../jose/types.js';
+import type { Keyring } from '../keys/index.js';
+import type { OfftokenKey } from '../keys/types.js';
+import { buildClaims, validateClaims } from './claims.js';
+import { consumeToken } from './consume.js';
+import { deriveOfflineKey } from './derive.js';
+import { open, type ReadKey, SEALED_ENCS, type SealedEnc, seal } from './envelope.js';
+import type {
+  AuditSink,
+  ConsumeStore,
+  GenerateOptions,
+  JsonValue,
+  OfflineMode,
+  OfflineTokenClaims,
+  OfflineTokenGeneratorOptions,
+  OfflineTokenResult,
+  ReadOptions,
+} from './types.js';
+
+export const DEFAULT_TTL_SECONDS = 300;
+export const DEFAULT_MAX_TOKEN_SIZE = 8192;
+
+const ENC_BY_BITS = { 128: 'A128GCM', 192: 'A192GCM', 256: 'A256GCM' } as const;
+const BYTES_BY_ENC = { A128GCM: 16, A192GCM: 24, A256GCM: 32 } as const;
+
+function modeOfAlg(alg: string): OfflineMode | undefined {
+  if (SEALED_ENCS.includes(alg as SealedEnc)) return 'sealed';
+  if (alg === 'EdDSA') return 'signed';
+  if (alg === 'HS256') return 'mac';
+  return undefined;
+}
+
+interface Signer {
+  key: KeyObject;
+  kid: string | undefined;
+  enc: SealedEnc;
+}
+
+/** Which KeyObject of an OfftokenKey serves a mode, for writing or reading. */
+function keyFor(k: OfftokenKey, mode: OfflineMode, write: boolean): KeyObject | undefined {
+  if (mode === 'signed') return write ? k.privateKey : k.publicKey;
+  return k.secretKey;
+}
+
+function checkKeyAlg(k: OfftokenKey, mode: OfflineMode): void {
+  if (modeOfAlg(k.alg) !== mode)
+    throw new InvalidArgumentError(`a ${k.alg} key cannot be used for ${mode} tokens`);
+}
+
+/**
+ * Creates self-contained tokens and reads them on another machine with no network.
+ *
+ * ```ts
+ * const gen = new OfflineTokenGenerator({ key: await readKeyFile('sealed.key'), ttlSeconds: 120 });
+ * const token = gen.generate({ door: 'B12' }, { sub: 'alice', act: 'unlock-door' });
+ * gen.read(token); // { door: 'B12' }
+ * await gen.read(token, { consume: store }); // once only
+ * ```
+ * The positional form of the older package still works: `new OfflineTokenGenerator(password, 256, 60, 5)`.
+ */
+export class OfflineTokenGenerator {
+  readonly mode: OfflineMode;
+  readonly ttlSeconds: number;
+  readonly ttlTolerance: number;
+  readonly audience: string | undefined;
+  readonly maxTokenSize: number;
+  readonly namespace: string;
+  readonly #clock: Clock;
+  readonly #audit: AuditSink | undefined;
+  readonly #signer: Signer | undefined;
+  readonly #keyring: Keyring | undefined;
+  readonly #readKey: ReadKey | undefined;
+
+  constructor(options: OfflineTokenGeneratorOptions);
+  constructor(secret: string | Uint8Array, aesBits?: number, ttlSeconds?: number, ttlTolerance?: number);
+  constructor(
+    arg: OfflineTokenGeneratorOptions | string | Uint8Array,
+    aesBits?: number,
+    ttlSeconds?: number,
+    ttlTolerance?: number,
+  ) {
+    const o: OfflineTokenGeneratorOptions =
+      typeof arg === 'string' || arg instanceof Uint8Array
+        ? {
+            mode: 'sealed',
+            secret: arg,
+            aesBits: (aesBits ?? 256) as 256,
+            ...(ttlSeconds !== undefined && { ttlSeconds }),
+            ...(ttlTolerance !== undefined && { ttlTolerance }),
+          }
+        : arg;
+    if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('options must be an object');
+    this.ttlSeconds = o.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.ttlTolerance = o.ttlTolerance ?? 0;
+    if (!Number.isSafeInteger(this.ttlSeconds) || this.ttlSeconds <= 0)
+      throw new InvalidArgumentError('ttlSeconds must be a positive integer');
+    if (!Number.isFinite(this.ttlTolerance) || this.ttlTolerance < 0)
+      throw new InvalidArgumentError('ttlTolerance must be a non-negative number');
+    this.maxTokenSize = o.maxTokenSize ?? DEFAULT_MAX_TOKEN_SIZE;
+    this.audience = o.audience;
+    this.namespace = o.namespace ?? 'offtoken:offline';
+    this.#clock = o.clock ?? systemClock;
+    this.#audit = o.audit;
+
+    const sources = [o.key, o.keyring, o.secret ?? o.passphrase].filter((x) => x !== undefined).length;
+    if (sources !== 1)
+      throw new InvalidArgumentError('give exactly one of key, keyring, secret or passphrase');
+
+    if (o.key !== undefined) {
+      const mode = o.mode ?? modeOfAlg(o.key.alg);
+      if (mode === undefined) throw new InvalidArgumentError(`a ${o.key.alg} key cannot make offline tokens`);
+      checkKeyAlg(o.key, mode);
+      this.mode = mode;
+      const w = keyFor(o.key, mode, true);
+      const r = keyFor(o.key, mode, false);
+      if (r === undefined) throw new InvalidArgumentError('the key holds no usable key material');
+      this.#readKey = r;
+      if (w !== undefined) this.#signer = { key: w, kid: o.key.kid, enc: this.#encOf(o.key) };
+    } else if (o.keyring !== undefined) {
+      const ring = o.keyring;
+      let active: OfftokenKey | undefined;
+      try {
+        active = ring.signingKey();
+      } catch {
+        active = undefined; // a verify-only keyring: it can still read
+      }
+      const mode = o.mode ?? (active ? modeOfAlg(active.alg) : undefined);
+      if (mode === undefined)
+        throw new InvalidArgumentError('give mode: the keyring has no signing key to infer it from');
+      this.mode = mode;
+      this.#keyring = ring;
+      // A JWE header says alg "dir"; the keyring selects sealed keys by their enc, so the resolver passes that.
+      this.#readKey =
+        mode === 'sealed'
+          ? (h: JwsHeader) => {
+              const hh = h as unknown as { kid?: string; enc?: string };
+              return ring.resolve({ ...(hh.kid !== undefined && { kid: hh.kid }), alg: hh.enc } as never);
+            }
+          : (h: JwsHeader) => ring.resolve(h);
+    } else {
+      const mode = o.mode ?? 'sealed';
+      if (mode === 'signed')
+        throw new InvalidArgumentError('signed mode needs an Ed25519 key or keyring, not a shared secret');
+      this.mode = mode;
+      const bits = o.aesBits ?? 256;
+      if (mode === 'sealed' && !(bits in ENC_BY_BITS))
+        throw new InvalidArgumentError('aesBits must be 128, 192 or 256');
+      const key = deriveOfflineKey((o.secret ?? o.passphrase)!, {
+        mode,
+        bits,
+        ...(o.salt !== undefined && { salt: o.salt }),
+      });
+      this.#readKey = key;
+      this.#signer = { key, kid: undefined, enc: ENC_BY_BITS[bits] };
+    }
+  }
+
+  #encOf(k: OfftokenKey): SealedEnc {
+    if (this.mode !== 'sealed') return 'A256GCM';
+    const enc = k.alg as SealedEnc;
+    const len = k.secretKey?.symmetricKeySize;
+    if (len !== BYTES_BY_ENC[enc])
+      throw new InvalidArgumentError(`the ${enc} key must be ${BYTES_BY_ENC[enc]} bytes`);
+    return enc;
+  }
+
+  #currentSigner(): Signer {
+    if (this.#signer) return this.#signer;
+    if (this.#keyring) {
+      const k = this.#keyring.signingKey();
+      checkKeyAlg(k, this.mode);
+      const w = keyFor(k, this.mode, true);
+      if (w !== undefined) return { key: w, kid: k.kid, enc: this.#encOf(k) };
+    }
+    throw new InvalidArgumentError(
+      this.mode === 'signed'
+        ? 'this generator has only a public key: it can read signed tokens but not create them'
+        : 'this generator has no key to create tokens with',
+    );
+  }
+
+  /** Creates a token carrying `payload` (any JSON value, returned by `read`) and the claims in `options`. */
+  generate(payload?: JsonValue, options: GenerateOptions = {}): string {
+    return this.issue(payload, options).token;
+  }
+
+  /** `generate`, also returning the claims it wrote (jti, exp) for records such as a provisioning batch. */
+  issue(payload?: JsonValue, options: GenerateOptions = {}): { token: string; claims: OfflineTokenClaims } {
+    const signer = this.#currentSigner();
+    const claims = buildClaims(payload, options, Math.floor(this.#clock()), this.ttlSeconds, this.audience);
+    let json: string;
+    try {
+      json = JSON.stringify(claims);
+    } catch {
+      throw new InvalidArgumentError('the payload is not serialisable as JSON');
+    }
+    if (json.length > this.maxTokenSize)
+      throw new OfflineTokenTooLargeError(`the claims exceed the ${this.maxTokenSize}-character token limit`);
+    const token = seal(json, { mode: this.mode, key: signer.key, kid: signer.kid, enc: signer.enc });
+    if (token.length > this.maxTokenSize)
+      throw new OfflineTokenTooLargeError(
+        `the token would exceed ${this.maxTokenSize} characters; carry less data`,
+      );
+    this.#audit?.record('token.issue', {
+      mode: this.mode,
+      kid: signer.kid,
+      jti: claims.jti,
+      sub: claims.sub,
+      device: claims.device,
+      action: claims.action?.name,
+      exp: claims.exp,
+    });
+    return { token, claims };
+  }
+
+  /** Verifies (or decrypts) and checks the claims; returns everything learnt. Does not consume. */
+  verify<T = JsonValue>(token: string, options: Omit<ReadOptions, 'consume'> = {}): OfflineTokenResult<T> {
+    let claims: OfflineTokenClaims | undefined;
+    let kid: string | undefined;
+    try {
+      if (typeof token !== 'string') throw new InvalidArgumentError('the token must be a string');
+      if (token.length > this.maxTokenSize)
+        throw new OfflineTokenTooLargeError(`the token exceeds ${this.maxTokenSize} characters`);
+      const readKey = this.#readKey;
+      if (readKey === undefined)
+        throw new InvalidArgumentError('this generator has no key to read tokens with');
+      const opened = open(token, this.mode, readKey, this.maxTokenSize);
+      kid = typeof opened.header.kid === 'string' ? opened.header.kid : undefined;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(opened.payload.toString('utf8'));
+      } catch {
+        throw new OfflineTokenClaimInvalidError('the token payload is not JSON');
+      }
+      claims = validateClaims(raw, {
+        now: this.#clock(),
+        tolerance: this.ttlTolerance,
+        audience: options.audience ?? this.audience,
+      });
+    } catch (e) {
+      this.#reject(e, claims ?? undefined, kid);
+      throw e;
+    }
+    return { payload: claims.dat as T | undefined, claims, mode: this.mode, kid };
+  }
+
+  #reject(e: unknown, claims: OfflineTokenClaims | undefined, kid: string | undefined): void {
+    if (!this.#audit) return;
+    this.#audit.record('token.reject', {
+      mode: this.mode,
+      code: e instanceof OfftokenError ? e.code : 'ERR_INTERNAL',
+      kid,
+      jti: claims?.jti,
+      sub: claims?.sub,
+      device: claims?.device,
+    });
+  }
+
+  #accept(r: OfflineTokenResult<unknown>): void {
+    this.#audit?.record('token.accept', {
+      mode: this.mode,
+      kid: r.kid,
+      jti: r.claims.jti,
+      sub: r.claims.sub,
+      device: r.claims.device,
+      action: r.claims.action?.name,
+      ctr: r.claims.ctr,
+    });
+  }
+
+  /** `verify`, then (with `consume`) the one-time-use and counter checks against the store. */
+  async verifyAndConsume<T = JsonValue>(token: string, options: ReadOptions): Promise<OfflineTokenResult<T>> {
+    const r = this.verify<T>(token, options);
+    if (options.consume) await this.consume(r, options.consume);
+    else this.#accept(r);
+    return r;
+  }
+
+  /** The one-time-use and counter checks for a result of `verify` (split out so a caller can check scope first). */
+  async consume(r: OfflineTokenResult<unknown>, store: ConsumeStore): Promise<void> {
+    try {
+      await consumeToken(store, this.namespace, r.claims, this.ttlTolerance);
+    } catch (e) {
+      this.#reject(e, r.claims, r.kid);
+      throw e;
+    }
+    this.#accept(r);
+  }
+
+  /**
+   * Returns the payload of a valid token. Synchronous without `consume` (as in the older package);
+   * with `consume` it returns a promise and accepts each token once.
+   */
+  read<T = JsonValue>(
+    token: string,
+    options: ReadOptions & { consume: ConsumeStore },
+  ): Promise<T | undefined>;
+  read<T = JsonValue>(token: string, options?: ReadOptions & { consume?: undefined }): T | undefined;
+  read<T = JsonValue>(token: string, options?: ReadOptions): T | undefined | Promise<T | undefined>;
+  read<T = JsonValue>(token: string, options: ReadOptions = {}): T | undefined | Promise<T | undefined> {
+    if (options.consume) return this.verifyAndConsume<T>(token, options).then((r) => r.payload);
+    const r = this.verify<T>(token, options);
+    this.#accept(r);
+    return r.payload;
+  }
+}

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { type Clock, systemClock } from '../clock.js';
+import { AuthoritySignatureError } from '../errors/server.js';
+import { OidcTrust } from '../federation/oidc.js';
+import { SamlTrust } from '../federation/saml.js';
+import { decodeCompact, signCompact, verifyDecoded } from '../status-list/jws.js';
+import { StatusList } from '../status-list/list.js';
+import { createStatusListToken } from '../status-list/token.js';
+import type { ServerConfig } from './config.js';
+import { AuthorityDb } from './db.js';
+import { AuthorityKeyring } from './keyring.js';
+
+/** RFC 9068 2.1: the JWT access token typ. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+const ALGS = ['ES256', 'EdDSA'] as const;
+const VERIFIED_CACHE_MAX = 10_000;
+
+export interface IssueRequest {
+  clientId: string;
+  sub: string;
+  aud?: string;
+  scope?: string;
+  /** Upper bound on exp (an exchanged external token's exp). */
+  notAfter?: number;
+  extra?: Record<string, unknown>;
+}
+
+/** The authority's state: database, keyring, federation trust. Pure of HTTP; the routes call into it. */
+export class Authority {
+  readonly db: AuthorityDb;
+  readonly keyring: AuthorityKeyring;
+  readonly providers = new Map<string, OidcTrust>();
+  readonly samlProviders: SamlTrust[] = [];
+  private issuerOverride: string | undefined;
+  private listCache = new Map<string, { token: string; exp: number }>();
+  private verifiedCache = new Map<string, { claims: Record<string, unknown>; exp: number; kid: string }>();
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly clock: Clock = systemClock,
+  ) {
+    this.db = new AuthorityDb(path.join(config.dataDir, 'authority.db'));
+    this.keyring = AuthorityKeyring.openOrCreate(
+      path.join(config.dataDir, 'keyring.json'),
+      config.signingAlg,
+      Math.floor(clock()),
+    );
+    for (const p of config.federation.providers) {
+      if (p.type === 'saml') this.samlProviders.push(new SamlTrust(p, clock));
+      else this.providers.set(p.issuer, new OidcTrust(p, clock));
+    }
+    this.issuerOverride = config.issuer;
+  }
+
+  get issuer(): string {
+    return this.issuerOverride ?? `http://${this.config.host}:${this.config.port}`;
+  }
+
+  /** Used when the issuer is derived from the bound socket (port 0 in tests). */
+  setIssuer(issuer: string): void {
+    this.issuerOverride = issuer;
+  }
+
+  get tokenEndpoint(): string {
+    return `${this.issuer}/token`;
+  }
+
+  now(): number {
+    return Math.floor(this.clock());
+  }
+
+  statusListUri(listId: string): string {
+    return `${this.issuer}/status-lists/${listId}`;
+  }
+
+  /** Signs an RFC 9068 access token carrying a freshly allocated status list slot. */
+  issue(r: IssueRequest): { token: string; expiresIn: number; jti: string } {
+    const now = this.now();
+    let exp = now + this.config.accessTokenTtl;
+    if (r.notAfter !== undefined) exp = Math.min(exp, Math.floor(r.notAfter));
+    const jti = randomBytes(16).toString('base64url');
+    const { listId, idx } = this.db.allocateStatusSlot(
+      this.config.statusList.bits,
+      this.config.statusList.size,
+    );
+    const claims: Record<string, unknown> = {
+      iss: this.issuer,
+      sub: r.sub,
+      aud: r.aud ?? this.config.defaultAudience ?? this.issuer,
+      client_id: r.clientId,
+      iat: now,
+      exp,
+      jti,
+      ...(r.scope ? { scope: r.scope } : {}),
+      ...(r.extra ?? {}),
+      status: { status_list: { idx, uri: this.statusListUri(listId) } },
+    };
+    const { kid, privateKey } = this.keyring.signingKey();
+    const token = signCompact({ typ: ACCESS_TOKEN_TYP, kid }, claims, privateKey);
+    this.db.recordToken({ jti, clientId: r.clientId, sub: r.sub, exp, listId, idx });
+    return { token, expiresIn: exp - now, jti };
+  }
+
+  /** Verifies one of our own access tokens: signature by a key still in the keyring, typ, iss, exp. */
+  verifyOwnToken(token: string): Record<string, unknown> | undefined {
+    const now = this.now();
+    // resource servers introspect the same token many times: a verified token is remembered (bounded) until
+    // its exp, and only while its signing key is still in the keyring; revocation is checked by the caller
+    const hit = this.verifiedCache.get(token);
+    if (hit) {
+      if (now < (hit.exp as number) && this.keyring.publicKey(hit.kid, now)) return hit.claims;
+      this.verifiedCache.delete(token);
+    }
+    const claims = this.verifyOwnTokenUncached(token);
+    if (claims) {
+      if (this.verifiedCache.size >= VERIFIED_CACHE_MAX) this.verifiedCache.clear();
+      const kid = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'))
+        .kid as string;
+      this.verifiedCache.set(token, { claims, exp: claims.exp as number, kid });
+    }
+    return claims;
+  }
+
+  private verifyOwnTokenUncached(token: string): Record<string, unknown> | undefined {
+    try {
+      const d = decodeCompact(token);
+      if (d.header.typ !== ACCESS_TOKEN_TYP) return undefined;
+      const now = this.now();
+      const key = this.keyring.publicKey(d.header.kid, now);
+      if (!key) return undefined;
+      verifyDecoded(d, key, ALGS);
+      const c = d.payload;
+      if (c.iss !== this.issuer || typeof c.exp !== 'number' || now >= c.exp || typeof c.jti !== 'string')
+        return undefined;
+      return c;
+    } catch (e) {
+      if (e instanceof AuthoritySignatureError || (e as { code?: string }).code !== undefined)
+        return undefined;
+      throw e;
+    }
+  }
+
+  /** RFC 7662 2.2 response for a token presented by an authenticated client. */
+  introspect(token: string): Record<string, unknown> {
+    const c = this.verifyOwnToken(token);
+    if (!c) return { active: false };
+    const rec = this.db.getToken(c.jti as string);
+    if (!rec || rec.revoked) return { active: false };
+    const out: Record<string, unknown> = { active: true, token_type: 'Bearer' };
+    for (const k of ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'jti'])
+      if (c[k] !== undefined) out[k] = c[k];
+    return out;
+  }
+
+  /** Marks a token revoked and its status list bit set; returns the record (undefined if unknown). */
+  revoke(jti: string): boolean {
+    const rec = this.db.getToken(jti);
+    if (!rec) return false;
+    if (!rec.revoked) {
+      this.db.revokeToken(jti);
+      this.listCache.delete(rec.listId);
+    }
+    return true;
+  }
+
+  /** The signed status list token for a list (cached until a revocation or half its ttl). */
+  statusListToken(listId: string): string | undefined {
+    const now = this.now();
+    const cached = this.listCache.get(listId);
+    if (cached && now < cached.exp) return cached.token;
+    const meta = this.db.getStatusList(listId);
+    if (!meta) return undefined;
+    const list = new StatusList(meta.bits as 1 | 2, meta.size);
+    for (const idx of this.db.revokedIndices(listId)) list.set(idx, 1);
+    const { kid, privateKey } = this.keyring.signingKey();
+    const ttl = this.config.statusList.ttl;
+    const token = createStatusListToken(list, {
+      uri: this.statusListUri(listId),
+      issuer: this.issuer,
+      key: privateKey,
+      kid,
+      iat: now,
+      // a relying party must not rely on a copy older than a day; ttl says when to refresh
+      exp: now + Math.max(ttl * 2, 86400),
+      ttl,
+    });
+    this.listCache.set(listId, { token, exp: now + Math.ceil(ttl / 2) });
+    return token;
+  }
+
+  rotateKeys(): string {
+    // keep the old key publishable for at least the longest token lifetime and status list lifetime
+    const kid = this.keyring.rotate(this.now(), Math.max(this.config.accessTokenTtl, 86400) + 60);
+    this.listCache.clear();
+    return kid;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,170 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ServerConfigError } from '../errors/server.js';
+import type { AuthorityAlg } from '../status-list/jws.js';
+
+/** An external OIDC identity provider trusted for RFC 8693 token exchange. */
+export interface OidcProviderConfig {
+  type: 'oidc';
+  /** Expected `iss` of subject tokens. */
+  issuer: string;
+  /** Inline public JWKS (offline) ... */
+  jwks?: { keys: Record<string, unknown>[] };
+  /** ... or a JWKS URL, fetched only because the operator configured it. */
+  jwks_uri?: string;
+  /** The subject token's `aud` must contain one of these. */
+  audiences: string[];
+  /** CEL: output claim name -> expression over `assertion` (the external claims). `subject` is required. */
+  attribute_mapping: Record<string, string>;
+  /** CEL boolean over `assertion`; false rejects the exchange. */
+  attribute_condition?: string;
+}
+
+/** An external SAML 2.0 IdP trusted for token exchange (`subject_token_type` saml2, base64url assertion). */
+export interface SamlProviderConfigFile {
+  type: 'saml';
+  /** Expected `<Issuer>`. */
+  issuer: string;
+  /** The IdP signing certificate (or SPKI public key), PEM. */
+  cert: string;
+  audiences: string[];
+  attribute_mapping: Record<string, string>;
+  attribute_condition?: string;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Where the SQLite database and the keyring live (created on first run). */
+  dataDir: string;
+  /** This authority's issuer URL; when unset, `http://HOST:PORT` of the listening socket. */
+  issuer?: string;
+  signingAlg: AuthorityAlg;
+  /** Lifetime of issued access tokens, seconds. */
+  accessTokenTtl: number;
+  /** Default `aud` of issued access tokens when the request names none. */
+  defaultAudience?: string;
+  /** Max request body, bytes. */
+  bodyLimit: number;
+  logLevel: string;
+  statusList: { bits: 1 | 2; size: number; ttl: number };
+  federation: { providers: (OidcProviderConfig | SamlProviderConfigFile)[] };
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: '127.0.0.1',
+  port: 8787,
+  dataDir: '.offtoken',
+  signingAlg: 'EdDSA',
+  accessTokenTtl: 300,
+  bodyLimit: 64 * 1024,
+  logLevel: 'info',
+  statusList: { bits: 1, size: 131072, ttl: 300 },
+  federation: { providers: [] },
+};
+
+const KEYS = new Set([
+  'host',
+  'port',
+  'dataDir',
+  'issuer',
+  'signingAlg',
+  'accessTokenTtl',
+  'defaultAudience',
+  'bodyLimit',
+  'logLevel',
+  'statusList',
+  'federation',
+]);
+
+function int(v: unknown, name: string, min: number, max: number): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new ServerConfigError(`${name} must be an integer between ${min} and ${max}`);
+  return n;
+}
+
+/** Validates a partial config over the defaults; unknown keys are rejected so a typo is not silently ignored. */
+export function resolveConfig(partial: Partial<ServerConfig> & Record<string, unknown>): ServerConfig {
+  for (const k of Object.keys(partial))
+    if (!KEYS.has(k)) throw new ServerConfigError(`unknown config key ${k}`);
+  const c: ServerConfig = {
+    ...DEFAULT_CONFIG,
+    ...partial,
+    statusList: { ...DEFAULT_CONFIG.statusList, ...(partial.statusList ?? {}) },
+    federation: { providers: partial.federation?.providers ?? [] },
+  };
+  c.port = int(c.port, 'port', 0, 65535);
+  c.accessTokenTtl = int(c.accessTokenTtl, 'accessTokenTtl', 1, 86400);
+  c.bodyLimit = int(c.bodyLimit, 'bodyLimit', 1024, 16 * 1024 * 1024);
+  c.statusList.size = int(c.statusList.size, 'statusList.size', 8, 16 * 1024 * 1024);
+  c.statusList.ttl = int(c.statusList.ttl, 'statusList.ttl', 1, 86400);
+  if (c.statusList.bits !== 1 && c.statusList.bits !== 2)
+    throw new ServerConfigError('statusList.bits must be 1 or 2');
+  if (c.signingAlg !== 'EdDSA' && c.signingAlg !== 'ES256')
+    throw new ServerConfigError('signingAlg must be EdDSA or ES256');
+  if (typeof c.host !== 'string' || c.host === '') throw new ServerConfigError('host must be a string');
+  if (typeof c.dataDir !== 'string' || c.dataDir === '')
+    throw new ServerConfigError('dataDir must be a string');
+  if (c.issuer !== undefined && !/^https?:\/\/[^\s/]+/.test(c.issuer))
+    throw new ServerConfigError('issuer must be an http(s) URL');
+  if (c.issuer?.endsWith('/')) c.issuer = c.issuer.slice(0, -1);
+  if (!Array.isArray(c.federation.providers))
+    throw new ServerConfigError('federation.providers must be an array');
+  for (const p of c.federation.providers) {
+    if (p.type !== 'oidc' && p.type !== 'saml')
+      throw new ServerConfigError('federation provider type must be oidc or saml');
+    if (typeof p.issuer !== 'string') throw new ServerConfigError('federation provider needs an issuer');
+    if (p.type === 'oidc' && !p.jwks && !p.jwks_uri)
+      throw new ServerConfigError(`provider ${p.issuer} needs jwks or jwks_uri`);
+    if (p.type === 'saml' && typeof p.cert !== 'string')
+      throw new ServerConfigError(`provider ${p.issuer} needs cert`);
+    if (!Array.isArray(p.audiences) || p.audiences.length === 0)
+      throw new ServerConfigError(`provider ${p.issuer} needs at least one audience`);
+    if (typeof p.attribute_mapping?.subject !== 'string')
+      throw new ServerConfigError(`provider ${p.issuer} needs attribute_mapping.subject`);
+  }
+  return c;
+}
+
+/**
+ * Loads the config: defaults, then the JSON file (`--config FILE`, else `offtoken.config.json`, else
+ * `.offtoken/config.json`), then OFFTOKEN_* environment overrides, then explicit (CLI flag) overrides.
+ */
+export function loadConfig(
+  opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Partial<ServerConfig>; cwd?: string } = {},
+): ServerConfig {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  let fileConfig: Record<string, unknown> = {};
+  const candidates = opts.file
+    ? [path.resolve(cwd, opts.file)]
+    : [path.join(cwd, 'offtoken.config.json'), path.join(cwd, '.offtoken', 'config.json')];
+  for (const f of candidates) {
+    if (!existsSync(f)) {
+      if (opts.file) throw new ServerConfigError(`config file ${opts.file} does not exist`);
+      continue;
+    }
+    const text = readFileSync(f, 'utf8');
+    if (text.length > 1024 * 1024) throw new ServerConfigError('config file exceeds 1 MiB');
+    try {
+      fileConfig = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new ServerConfigError(`config file ${f} is not valid JSON`);
+    }
+    if (typeof fileConfig !== 'object' || fileConfig === null || Array.isArray(fileConfig))
+      throw new ServerConfigError('config file must hold a JSON object');
+    break;
+  }
+  const envConfig: Record<string, unknown> = {};
+  if (env.OFFTOKEN_PORT) envConfig.port = env.OFFTOKEN_PORT;
+  if (env.OFFTOKEN_HOST) envConfig.host = env.OFFTOKEN_HOST;
+  if (env.OFFTOKEN_DATA_DIR) envConfig.dataDir = env.OFFTOKEN_DATA_DIR;
+  if (env.OFFTOKEN_ISSUER) envConfig.issuer = env.OFFTOKEN_ISSUER;
+  if (env.OFFTOKEN_LOG_LEVEL) envConfig.logLevel = env.OFFTOKEN_LOG_LEVEL;
+  if (env.OFFTOKEN_ACCESS_TOKEN_TTL) envConfig.accessTokenTtl = env.OFFTOKEN_ACCESS_TOKEN_TTL;
+  const merged = { ...fileConfig, ...envConfig, ...(opts.overrides ?? {}) };
+  const c = resolveConfig(merged as Partial<ServerConfig> & Record<string, unknown>);
+  c.dataDir = path.resolve(cwd, c.dataDir);
+  return c;
+}

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ServerConfigError } from '../../errors/server.js';
+import type { Authority } from '../authority.js';
+import { authenticateClient } from '../client-auth.js';
+import { formParams, required } from '../params.js';
+
+/** The AES-256-GCM key that seals OTP secrets in the store: `<dataDir>/otp-store.key`, 32 raw bytes, 0600. */
+export function loadOtpStoreKey(dataDir: string): Buffer {
+  const file = path.join(dataDir, 'otp-store.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+  if ((statSync(file).mode & 0o077) !== 0)
+    throw new ServerConfigError(`${file} is readable by group or others`);
+  const key = readFileSync(file);
+  if (key.length !== 32) throw new ServerConfigError(`${file} must hold 32 bytes`);
+  return key;
+}
+
+/**
+ * POST /otp/verify (client authentication required): `credential_id` + `code` checked by the OTP validator over
+ * the SQLite store `<dataDir>/store.db`. The OTP capability is loaded lazily: when it is absent from a build the
+ * endpoint is simply not registered (returns false).
+ */
+export async function registerOtpRoute(app: FastifyInstance, a: Authority): Promise<boolean> {
+  let validatorMod: typeof import('../../otp/validator.js');
+  let storesMod: typeof import('../../stores/index.js');
+  try {
+    validatorMod = await import('../../otp/validator.js');
+    storesMod = await import('../../stores/index.js');
+  } catch {
+    return false;
+  }
+  const store = await storesMod.openStore(`sqlite:${path.join(a.config.dataDir, 'store.db')}`);
+  const validator = new validatorMod.OtpValidator({ store, storeKey: loadOtpStoreKey(a.config.dataDir) });
+  app.decorate('otpValidator', validator);
+  app.addHook('onClose', async () => {
+    await store.close();
+  });
+  app.post('/otp/verify', async (req, reply) => {
+    const p = formParams(req);
+    authenticateClient(a, p, '/otp/verify');
+    const r = await validator.verify(required(p, 'credential_id'), required(p, 'code'));
+    reply.header('cache-control', 'no-store');
+    return { valid: true, ...r };
+  });
+  return true;
+}

@@ -1,0 +1,136 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  OAuthInvalidGrantError,
+  OAuthInvalidRequestError,
+  OAuthInvalidScopeError,
+  OAuthInvalidTargetError,
+  OAuthUnsupportedGrantTypeError,
+} from '../../errors/server.js';
+import type { FederatedIdentity } from '../../federation/oidc.js';
+import type { Authority } from '../authority.js';
+import { authenticateClient, hasClientAssertion, verifyGrantAssertion } from '../client-auth.js';
+import { formParams, required } from '../params.js';
+
+export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+export const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+export const TOKEN_TYPE_SAML2 = 'urn:ietf:params:oauth:token-type:saml2';
+
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+
+function scopeParam(p: Record<string, string>): string | undefined {
+  const s = p.scope;
+  if (s === undefined) return undefined;
+  // RFC 6749 3.3: space-delimited NQCHAR tokens
+  if (!SCOPE.test(s) || s.length > 1024) throw new OAuthInvalidScopeError('scope is malformed');
+  return s;
+}
+
+function audienceParam(p: Record<string, string>): string | undefined {
+  const aud = p.audience ?? p.resource;
+  if (aud === undefined) return undefined;
+  if (p.audience !== undefined && p.resource !== undefined && p.audience !== p.resource)
+    throw new OAuthInvalidTargetError('give audience or resource, not two different targets');
+  if (aud.length > 512 || /\s/.test(aud))
+    throw new OAuthInvalidTargetError('the requested audience is malformed');
+  return aud;
+}
+
+/** RFC 8693 3: a saml2 subject token is the base64url-encoded assertion; each configured IdP is tried by Issuer. */
+function verifySaml(a: Authority, token: string): FederatedIdentity {
+  if (a.samlProviders.length === 0) throw new OAuthInvalidGrantError('no SAML identity provider is trusted');
+  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(token))
+    throw new OAuthInvalidRequestError('a saml2 subject_token is base64url');
+  let last: unknown;
+  for (const p of a.samlProviders) {
+    try {
+      return p.verify(token.replace(/=+$/, ''));
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
+  app.post('/token', async (req, reply) => {
+    const p = formParams(req);
+    const grantType = required(p, 'grant_type');
+    const scope = scopeParam(p);
+    const aud = audienceParam(p);
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+
+    if (grantType === GRANT_JWT_BEARER) {
+      // RFC 7523 2.1: the service account's own signed assertion is the grant
+      // the jti record and the issued token commit together (one SQLite commit per grant)
+      const t = a.db.db.transaction(() => {
+        const clientId = verifyGrantAssertion(a, p.assertion);
+        return a.issue({ clientId, sub: clientId, ...(aud ? { aud } : {}), ...(scope ? { scope } : {}) });
+      })();
+      return {
+        access_token: t.token,
+        token_type: 'Bearer',
+        expires_in: t.expiresIn,
+        ...(scope ? { scope } : {}),
+      };
+    }
+
+    if (grantType === 'client_credentials') {
+      const t = a.db.db.transaction(() => {
+        const clientId = authenticateClient(a, p, '/token');
+        return a.issue({ clientId, sub: clientId, ...(aud ? { aud } : {}), ...(scope ? { scope } : {}) });
+      })();
+      return {
+        access_token: t.token,
+        token_type: 'Bearer',
+        expires_in: t.expiresIn,
+        ...(scope ? { scope } : {}),
+      };
+    }
+
+    if (grantType === GRANT_TOKEN_EXCHANGE) {
+      // RFC 8693 2.1: client authentication is optional (workload federation has no client secret)
+      const clientId = hasClientAssertion(p) ? authenticateClient(a, p, '/token') : undefined;
+      const subjectToken = required(p, 'subject_token');
+      const subjectTokenType = required(p, 'subject_token_type');
+      if (p.requested_token_type !== undefined && p.requested_token_type !== TOKEN_TYPE_ACCESS_TOKEN)
+        throw new OAuthInvalidRequestError('only access tokens can be requested');
+      let id: FederatedIdentity;
+      if (subjectTokenType === TOKEN_TYPE_SAML2) {
+        id = verifySaml(a, subjectToken);
+      } else {
+        if (subjectTokenType !== TOKEN_TYPE_JWT && subjectTokenType !== TOKEN_TYPE_ID_TOKEN)
+          throw new OAuthInvalidRequestError('subject_token_type must be jwt, id_token or saml2');
+        let iss: unknown;
+        try {
+          const payload = subjectToken.split('.')[1] ?? '';
+          iss = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')).iss;
+        } catch {
+          throw new OAuthInvalidGrantError('the subject token is not a JWT');
+        }
+        const provider = typeof iss === 'string' ? a.providers.get(iss) : undefined;
+        if (!provider) throw new OAuthInvalidGrantError('the subject token issuer is not a trusted provider');
+        id = await provider.verify(subjectToken);
+      }
+      const t = a.issue({
+        clientId: clientId ?? id.issuer,
+        sub: id.subject,
+        notAfter: id.exp,
+        ...(aud ? { aud } : {}),
+        ...(scope ? { scope } : {}),
+        extra: { ...id.attributes, ...(clientId ? { act: { sub: clientId } } : {}) },
+      });
+      return {
+        access_token: t.token,
+        issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+        token_type: 'Bearer',
+        expires_in: t.expiresIn,
+        ...(scope ? { scope } : {}),
+      };
+    }
+
+    throw new OAuthUnsupportedGrantTypeError(`grant_type ${grantType.slice(0, 100)} is not supported`);
+  });
+}

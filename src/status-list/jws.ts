@@ -1,0 +1,106 @@
+import { type KeyObject, sign, verify } from 'node:crypto';
+import { decodeBase64url, encodeBase64url } from '../encoding/base64url.js';
+import { InputTooLargeError } from '../errors/base.js';
+import { AuthoritySignatureError } from '../errors/server.js';
+
+/**
+ * The authority's compact JWS for ES256 and EdDSA, on node:crypto. The jose capability (src/jose) was
+ * still being written when the service was built; this keeps the service and the offline status check
+ * self-contained, with the same strict rules: an algorithm allow-list matched to the key type, no `none`,
+ * no key taken from the token, size limits before any decode.
+ */
+export type AuthorityAlg = 'ES256' | 'EdDSA';
+
+export interface JwsHeader {
+  alg: string;
+  kid?: string;
+  typ?: string;
+  [k: string]: unknown;
+}
+
+export const MAX_JWS_SIZE = 64 * 1024;
+
+export function algForKey(key: KeyObject): AuthorityAlg {
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  throw new AuthoritySignatureError('authority keys must be Ed25519 or P-256');
+}
+
+function rawSign(alg: AuthorityAlg, input: Buffer, key: KeyObject): Buffer {
+  return alg === 'EdDSA' ? sign(null, input, key) : sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
+}
+
+function rawVerify(alg: AuthorityAlg, input: Buffer, key: KeyObject, sig: Buffer): boolean {
+  // RFC 7518 3.4: an ES256 signature is exactly 64 bytes (r || s)
+  if (alg === 'ES256' && sig.length !== 64) return false;
+  return alg === 'EdDSA'
+    ? verify(null, input, key, sig)
+    : verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, sig);
+}
+
+export function signCompact(header: Omit<JwsHeader, 'alg'>, payload: object, key: KeyObject): string {
+  const alg = algForKey(key);
+  const h = encodeBase64url(JSON.stringify({ alg, ...header }));
+  const p = encodeBase64url(JSON.stringify(payload));
+  const input = `${h}.${p}`;
+  return `${input}.${encodeBase64url(rawSign(alg, Buffer.from(input), key))}`;
+}
+
+export interface DecodedJws {
+  header: JwsHeader;
+  payload: Record<string, unknown>;
+  signingInput: string;
+  signature: Buffer;
+}
+
+function parseObject(bytes: Buffer, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new AuthoritySignatureError(`${what} is not JSON`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new AuthoritySignatureError(`${what} is not a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+/** Splits and decodes without trusting anything (used to pick the key, never to decide). */
+export function decodeCompact(token: string, maxSize = MAX_JWS_SIZE): DecodedJws {
+  if (typeof token !== 'string') throw new AuthoritySignatureError('token must be a string');
+  if (token.length > maxSize) throw new InputTooLargeError(`token exceeds ${maxSize} characters`);
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new AuthoritySignatureError('token is not a compact JWS');
+  const [h, p, s] = parts as [string, string, string];
+  let header: Record<string, unknown>;
+  let payload: Record<string, unknown>;
+  let signature: Buffer;
+  try {
+    header = parseObject(decodeBase64url(h, 'header'), 'header');
+    payload = parseObject(decodeBase64url(p, 'payload'), 'payload');
+    signature = decodeBase64url(s, 'signature');
+  } catch (e) {
+    if (e instanceof AuthoritySignatureError) throw e;
+    throw new AuthoritySignatureError('token parts are not base64url');
+  }
+  if (typeof header.alg !== 'string') throw new AuthoritySignatureError('header has no alg');
+  // RFC 7515 4.1.11: extensions we do not understand must be rejected; we understand none
+  if (header.crit !== undefined) throw new AuthoritySignatureError('crit header is not supported');
+  if (header.b64 !== undefined) throw new AuthoritySignatureError('b64 header is not supported');
+  return { header: header as JwsHeader, payload, signingInput: `${h}.${p}`, signature };
+}
+
+/** Verifies a decoded JWS with `key`; the header's alg must be the one the key type implies (no alg confusion). */
+export function verifyDecoded(d: DecodedJws, key: KeyObject, algorithms: readonly string[]): void {
+  const alg = d.header.alg;
+  if (!algorithms.includes(alg)) throw new AuthoritySignatureError(`alg ${alg} is not allowed`);
+  let expected: AuthorityAlg;
+  try {
+    expected = algForKey(key);
+  } catch {
+    throw new AuthoritySignatureError('key type is not supported');
+  }
+  if (alg !== expected) throw new AuthoritySignatureError(`alg ${alg} does not match the key type`);
+  if (!rawVerify(expected, Buffer.from(d.signingInput), key, d.signature))
+    throw new AuthoritySignatureError('signature verification failed');
+}

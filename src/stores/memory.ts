@@ -1,0 +1,78 @@
+import { type Clock, systemClock } from '../clock.js';
+import type { LockoutPolicy, NewOtpCredential, OfftokenStore, OtpCredentialRecord } from './types.js';
+import { lockoutDelay } from './types.js';
+
+/** In-process store for tests and single-process tools. State dies with the process. */
+export class MemoryStore implements OfftokenStore {
+  readonly #replay = new Map<string, number>();
+  readonly #counters = new Map<string, number>();
+  readonly #creds = new Map<string, OtpCredentialRecord>();
+  readonly #clock: Clock;
+  #ops = 0;
+
+  constructor(options: { clock?: Clock } = {}) {
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async consumeOnce(namespace: string, key: string, expiresAt: number): Promise<boolean> {
+    const now = this.#clock();
+    if (++this.#ops % 1024 === 0) this.#prune(now);
+    const k = `${namespace}\u0000${key}`;
+    const held = this.#replay.get(k);
+    if (held !== undefined && held > now) return false;
+    this.#replay.set(k, expiresAt);
+    return true;
+  }
+
+  #prune(now: number): void {
+    for (const [k, exp] of this.#replay) if (exp <= now) this.#replay.delete(k);
+  }
+
+  async advanceCounter(namespace: string, key: string, value: number): Promise<boolean> {
+    const k = `${namespace}\u0000${key}`;
+    const cur = this.#counters.get(k) ?? -1;
+    if (!(value > cur)) return false;
+    this.#counters.set(k, value);
+    return true;
+  }
+
+  async getCredential(id: string): Promise<OtpCredentialRecord | undefined> {
+    const r = this.#creds.get(id);
+    return r === undefined ? undefined : { ...r };
+  }
+
+  async createCredential(record: NewOtpCredential): Promise<boolean> {
+    if (this.#creds.has(record.id)) return false;
+    this.#creds.set(record.id, { ...record, last: -1, drift: 0, failures: 0, lockedUntil: 0 });
+    return true;
+  }
+
+  async recordSuccess(id: string, last: number, drift: number): Promise<boolean> {
+    const r = this.#creds.get(id);
+    if (r === undefined || !(last > r.last)) return false;
+    r.last = last;
+    r.drift = drift;
+    r.failures = 0;
+    r.lockedUntil = 0;
+    return true;
+  }
+
+  async recordFailure(
+    id: string,
+    now: number,
+    policy: LockoutPolicy,
+  ): Promise<{ failures: number; lockedUntil: number }> {
+    const r = this.#creds.get(id);
+    if (r === undefined) return { failures: 0, lockedUntil: 0 };
+    r.failures += 1;
+    const d = lockoutDelay(r.failures, policy);
+    if (d > 0) r.lockedUntil = Math.floor(now) + d;
+    return { failures: r.failures, lockedUntil: r.lockedUntil };
+  }
+
+  async deleteCredential(id: string): Promise<boolean> {
+    return this.#creds.delete(id);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,185 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { type Clock, systemClock } from '../clock.js';
+import { StoreUnavailableError } from '../errors/stores.js';
+import type { LockoutPolicy, NewOtpCredential, OfftokenStore, OtpCredentialRecord } from './types.js';
+
+export const DEFAULT_SQLITE_PATH = '.offtoken/store.db';
+const SCHEMA_VERSION = 1;
+
+/*
+ * Every mutation is one SQL statement or one transaction, so a process killed at any instant leaves
+ * either the old or the new row (SQLite's journal guarantees it), never a half-applied verification.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS replay (ns TEXT NOT NULL, k TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (ns, k)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replay_exp ON replay (expires_at);
+CREATE TABLE IF NOT EXISTS counters (ns TEXT NOT NULL, k TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (ns, k)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS otp_credentials (
+  id TEXT PRIMARY KEY, type TEXT NOT NULL, algorithm TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,
+  sealed_secret TEXT NOT NULL, last INTEGER NOT NULL DEFAULT -1, drift INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+interface Row {
+  id: string;
+  type: string;
+  algorithm: string;
+  digits: number;
+  period: number;
+  sealed_secret: string;
+  last: number;
+  drift: number;
+  failures: number;
+  locked_until: number;
+  created_at: number;
+}
+
+/** Embedded store: one SQLite file in WAL mode, shared safely by several processes on one host. */
+export class SqliteStore implements OfftokenStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #clock: Clock;
+  #ops = 0;
+  readonly #s;
+
+  constructor(path: string = DEFAULT_SQLITE_PATH, options: { clock?: Clock; busyTimeoutMs?: number } = {}) {
+    this.path = path;
+    this.#clock = options.clock ?? systemClock;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      this.#db = new Database(path);
+      this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      const version = this.#db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new StoreUnavailableError(
+          `SQLite store schema version ${version} is newer than this offtoken (${SCHEMA_VERSION}); upgrade offtoken`,
+        );
+      }
+      if (version < SCHEMA_VERSION) {
+        this.#db
+          .transaction(() => {
+            this.#db.exec(SCHEMA);
+            this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+          })
+          .immediate();
+      }
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) throw e;
+      throw new StoreUnavailableError(`cannot open SQLite store: ${(e as Error).message}`, { cause: e });
+    }
+    const db = this.#db;
+    this.#s = {
+      replayDelExpired: db.prepare('DELETE FROM replay WHERE ns = ? AND k = ? AND expires_at <= ?'),
+      replayInsert: db.prepare('INSERT OR IGNORE INTO replay (ns, k, expires_at) VALUES (?, ?, ?)'),
+      replayPruneNoRowid: db.prepare(
+        'DELETE FROM replay WHERE (ns, k) IN (SELECT ns, k FROM replay WHERE expires_at <= ? LIMIT 256)',
+      ),
+      counter: db.prepare(
+        'INSERT INTO counters (ns, k, value) VALUES (?, ?, ?) ON CONFLICT (ns, k) DO UPDATE SET value = excluded.value WHERE excluded.value > counters.value',
+      ),
+      get: db.prepare('SELECT * FROM otp_credentials WHERE id = ?'),
+      create: db.prepare(
+        'INSERT OR IGNORE INTO otp_credentials (id, type, algorithm, digits, period, sealed_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      success: db.prepare(
+        'UPDATE otp_credentials SET last = ?, drift = ?, failures = 0, locked_until = 0 WHERE id = ? AND last < ?',
+      ),
+      failure: db.prepare(
+        `UPDATE otp_credentials SET failures = failures + 1,
+           locked_until = CASE WHEN failures + 1 >= @max
+             THEN @now + min(@maxDelay, @base * (1 << min(failures + 1 - @max, 30))) ELSE locked_until END
+         WHERE id = @id RETURNING failures, locked_until`,
+      ),
+      del: db.prepare('DELETE FROM otp_credentials WHERE id = ?'),
+    };
+    // The replay check and insert must be one unit: another process may insert between them.
+    this.#consume = db.transaction((ns: string, k: string, exp: number, now: number) => {
+      this.#s.replayDelExpired.run(ns, k, now);
+      return this.#s.replayInsert.run(ns, k, exp).changes === 1;
+    });
+  }
+
+  // SQLITE_BUSY after busy_timeout, a full disk or a removed file: one typed error, the transaction rolled back.
+  #run<T>(op: () => T): T {
+    try {
+      return op();
+    } catch (e) {
+      throw new StoreUnavailableError(`SQLite store operation failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  readonly #consume: Database.Transaction<(ns: string, k: string, exp: number, now: number) => boolean>;
+
+  async consumeOnce(namespace: string, key: string, expiresAt: number): Promise<boolean> {
+    const now = this.#clock();
+    // Lazy pruning: a bounded batch every 256 calls keeps the table small without a timer.
+    if (++this.#ops % 256 === 0) this.#run(() => this.#s.replayPruneNoRowid.run(now));
+    return this.#run(() => this.#consume.immediate(namespace, key, expiresAt, now));
+  }
+
+  async advanceCounter(namespace: string, key: string, value: number): Promise<boolean> {
+    return this.#run(() => this.#s.counter.run(namespace, key, value)).changes === 1;
+  }
+
+  async getCredential(id: string): Promise<OtpCredentialRecord | undefined> {
+    const r = this.#run(() => this.#s.get.get(id)) as Row | undefined;
+    if (r === undefined) return undefined;
+    return {
+      id: r.id,
+      type: r.type as OtpCredentialRecord['type'],
+      algorithm: r.algorithm as OtpCredentialRecord['algorithm'],
+      digits: r.digits,
+      period: r.period,
+      sealedSecret: r.sealed_secret,
+      last: r.last,
+      drift: r.drift,
+      failures: r.failures,
+      lockedUntil: r.locked_until,
+      createdAt: r.created_at,
+    };
+  }
+
+  async createCredential(c: NewOtpCredential): Promise<boolean> {
+    return (
+      this.#run(() =>
+        this.#s.create.run(c.id, c.type, c.algorithm, c.digits, c.period, c.sealedSecret, c.createdAt),
+      ).changes === 1
+    );
+  }
+
+  async recordSuccess(id: string, last: number, drift: number): Promise<boolean> {
+    return this.#run(() => this.#s.success.run(last, drift, id, last)).changes === 1;
+  }
+
+  async recordFailure(
+    id: string,
+    now: number,
+    policy: LockoutPolicy,
+  ): Promise<{ failures: number; lockedUntil: number }> {
+    const r = this.#run(() =>
+      this.#s.failure.get({
+        id,
+        now: Math.floor(now),
+        max: policy.maxFailures,
+        base: policy.baseDelay,
+        maxDelay: policy.maxDelay,
+      }),
+    ) as { failures: number; locked_until: number } | undefined;
+    return r === undefined
+      ? { failures: 0, lockedUntil: 0 }
+      : { failures: r.failures, lockedUntil: r.locked_until };
+  }
+
+  async deleteCredential(id: string): Promise<boolean> {
+    return this.#run(() => this.#s.del.run(id)).changes === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { writeKeyFileSync } from '../../src/keys/index.js';
+import { macKey, publicOnly, sealedKey, signedKey } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'offtoken-'));
+
+function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    encoding: 'utf8',
+    input: input ?? '',
+    env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function errorCode(stderr: string): string {
+  return (JSON.parse(stderr.trim().split('\n').pop()!) as { error: { code: string } }).error.code;
+}
+
+const files = {
+  sealed: join(dir, 'sealed.key'),
+  signed: join(dir, 'signed.key'),
+  signedPub: join(dir, 'signed.pub'),
+  mac: join(dir, 'mac.key'),
+  audit: join(dir, 'audit.key'),
+  auditPub: join(dir, 'audit.pub'),
+};
+const ed = signedKey();
+const auditKey = signedKey('audit-cli');
+writeKeyFileSync(files.sealed, sealedKey());
+writeKeyFileSync(files.signed, ed);
+writeKeyFileSync(files.signedPub, publicOnly(ed));
+writeKeyFileSync(files.mac, macKey());
+writeKeyFileSync(files.audit, auditKey);
+writeKeyFileSync(files.auditPub, publicOnly(auditKey));
+
+describe('offtoken token generate / read', () => {
+  for (const mode of ['sealed', 'signed', 'mac'] as const) {
+    it(`${mode}: round trip, then a consumed token is rejected with exit 1 and ERR_OFFLINE_TOKEN_REPLAYED`, () => {
+      const g = cli([
+        'token',
+        'generate',
+        '--key',
+        files[mode],
+        '--mode',
+        mode,
+        '--claims',
+        '{"sub":"alice","device":"d1","door":"B12"}',
+        '--ttl',
+        '60',
+      ]);
+      assert.equal(g.code, 0, g.stderr);
+      const token = g.stdout.trim();
+      const readKey = mode === 'signed' ? files.signedPub : files[mode];
+      const r = cli(['token', 'read', '--key', readKey, token]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual(out.payload, { door: 'B12' });
+      assert.equal(out.claims.sub, 'alice');
+      const db = `sqlite:${join(dir, `replay-${mode}.db`)}`;
+      assert.equal(cli(['token', 'read', '--key', readKey, '--consume', db, '-'], token).code, 0);
+      const again = cli(['token', 'read', '--key', readKey, '--consume', db, '-'], token);
+      assert.equal(again.code, 1);
+      assert.equal(errorCode(again.stderr), 'ERR_OFFLINE_TOKEN_REPLAYED');
+      assert.ok(!again.stderr.includes(token));
+    });
+  }
+
+  it('a tampered token exits 1 with ERR_OFFLINE_TOKEN_INVALID, no stack trace', () => {
+    const token = cli(['token', 'generate', '--key', files.mac]).stdout.trim();
+    const bad = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+    const r = cli(['token', 'read', '--key', files.mac, bad]);
+    assert.equal(r.code, 1);
+    assert.equal(errorCode(r.stderr), 'ERR_OFFLINE_TOKEN_INVALID');
+    assert.ok(!r.stderr.includes('    at '));
+  });
+
+  it('bad usage exits 2 with ERR_USAGE', () => {
+    const r = cli(['token', 'generate', '--key', files.mac, '--claims', '{not json']);
+    assert.equal(r.code, 2);
+    assert.equal(errorCode(r.stderr), 'ERR_USAGE');
+  });
+});
+
+describe('offtoken provision batch / check', () => {
+  it('mints JSON lines per serial, checked once by the gateway', () => {
+    const serials = join(dir, 'serials.txt');
+    const out = join(dir, 'batch.jsonl');
+    writeFileSync(serials, '# line 1\nSN-0001\nSN-0002\nSN-0003\n');
+    const b = cli([
+      'provision',
+      'batch',
+      '--key',
+      files.signed,
+      '--serials',
+      serials,
+      '--out',
+      out,
+      '--ttl',
+      '3600',
+      '--progress',
+    ]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(JSON.parse(b.stdout).issued, 3);
+    assert.match(b.stderr, /provision .* 3\/3/);
+    const recs = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      recs.map((r) => r.serial),
+      ['SN-0001', 'SN-0002', 'SN-0003'],
+    );
+    const db = `sqlite:${join(dir, 'gw.db')}`;
+    const c = cli(['provision', 'check', '--key', files.signedPub, '--consume', db, recs[0].token]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(JSON.parse(c.stdout).serial, 'SN-0001');
+    const again = cli(['provision', 'check', '--key', files.signedPub, '--consume', db, recs[0].token]);
+    assert.equal(again.code, 1);
+    assert.equal(errorCode(again.stderr), 'ERR_OFFLINE_TOKEN_REPLAYED');
+    // the out file is never overwritten
+    const twice = cli(['provision', 'batch', '--key', files.signed, '--serials', serials, '--out', out]);
+    assert.equal(twice.code, 2);
+  });
+});
+
+describe('offtoken breakglass issue / use and audit verify', () => {
+  it('issues, uses once, records every use, and the audit log verifies; an edit is found with its line', () => {
+    const out = join(dir, 'bg.jsonl');
+    const log = join(dir, 'audit.jsonl');
+    const i = cli([
+      'breakglass',
+      'issue',
+      '--key',
+      files.sealed,
+      '--scope',
+      'prod-db',
+      '--count',
+      '2',
+      '--out',
+      out,
+      '--audit',
+      log,
+      '--audit-key',
+      files.audit,
+    ]);
+    assert.equal(i.code, 0, i.stderr);
+    const recs = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const db = `sqlite:${join(dir, 'bg.db')}`;
+    const use = (t: string) =>
+      cli([
+        'breakglass',
+        'use',
+        '--key',
+        files.sealed,
+        '--consume',
+        db,
+        '--audit',
+        log,
+        '--audit-key',
+        files.audit,
+        t,
+      ]);
+    assert.equal(use(recs[0].token).code, 0);
+    const again = use(recs[0].token);
+    assert.equal(again.code, 1);
+    assert.equal(errorCode(again.stderr), 'ERR_OFFLINE_TOKEN_REPLAYED');
+    const v = cli(['audit', 'verify', log, '--key', files.auditPub, '--require-sealed']);
+    assert.equal(v.code, 0, v.stderr);
+    const summary = JSON.parse(v.stdout);
+    assert.equal(summary.ok, true);
+    const text = readFileSync(log, 'utf8');
+    assert.ok(text.includes('"event":"breakglass.use"'));
+    assert.ok(text.includes('"event":"breakglass.reject"'));
+    assert.ok(!text.includes(recs[0].token));
+    // edit line 2: the chain breaks at line 3
+    const lines = text.split('\n');
+    lines[1] = lines[1]!.replace('prod-db', 'prod-dc');
+    writeFileSync(log, lines.join('\n'));
+    const bad = cli(['audit', 'verify', log, '--key', files.auditPub]);
+    assert.equal(bad.code, 1);
+    assert.equal(errorCode(bad.stderr), 'ERR_AUDIT_CHAIN_BROKEN');
+    assert.match(bad.stderr, /line 3/);
+    // a head recorded before is demanded
+    const h = cli(['audit', 'verify', log, '--key', files.auditPub, '--expect-head', 'f'.repeat(64)]);
+    assert.equal(h.code, 1);
+  });
+});

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { post, startServer, type TestServer } from './helpers.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('CLI: clients and offline status check against a running authority', () => {
+  let s: TestServer;
+  let dir: string;
+  before(async () => {
+    s = await startServer();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'offtoken-'));
+  });
+  after(() => s.close());
+
+  it('clients add --generate writes a 0600 service-account file; its assertion gets a token; status check flips on revoke', async () => {
+    const sa = path.join(dir, 'sa.json');
+    const add = cli([
+      'clients',
+      'add',
+      '--id',
+      'cli-svc',
+      '--generate',
+      sa,
+      '--data-dir',
+      s.dataDir,
+      '--json',
+    ]);
+    assert.equal(add.status, 0, add.stderr);
+    assert.equal(statSync(sa).mode & 0o777, 0o600);
+    const list = cli(['clients', 'list', '--data-dir', s.dataDir, '--json']);
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as { client_id: string }[]).map((c) => c.client_id),
+      ['cli-svc'],
+    );
+    const tokenUrl = `${s.base}/token`;
+    const a = cli(['clients', 'assertion', '--key', sa, '--aud', tokenUrl]).stdout.trim();
+    const r = await post(tokenUrl, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: a,
+    });
+    assert.equal(r.status, 200, r.text);
+    const token = r.body.access_token as string;
+    const jwksFile = path.join(dir, 'jwks.json');
+    writeFileSync(jwksFile, await (await fetch(`${s.base}/.well-known/jwks.json`)).text());
+    const listFile = path.join(dir, 'list.jwt');
+    writeFileSync(listFile, await (await fetch(`${s.base}/status-lists/1`)).text());
+    const ok = cli(['status', 'check', token, '--list', listFile, '--jwks', jwksFile, '--json']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).valid, true);
+    const c = cli(['clients', 'assertion', '--key', sa, '--aud', tokenUrl]).stdout.trim();
+    const rv = await post(`${s.base}/revoke`, {
+      token,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: c,
+    });
+    assert.equal(rv.status, 200, rv.text);
+    writeFileSync(listFile, await (await fetch(`${s.base}/status-lists/1`)).text());
+    const bad = cli(['status', 'check', token, '--list', listFile, '--data-dir', s.dataDir]);
+    assert.equal(bad.status, 1);
+    assert.equal(JSON.parse(bad.stderr).error.code, 'ERR_TOKEN_REVOKED');
+  });
+
+  it('clients disable makes the next assertion fail; key rotation add/remove', async () => {
+    const sa = path.join(dir, 'sa2.json');
+    assert.equal(cli(['clients', 'add', '--id', 'rot', '--generate', sa, '--data-dir', s.dataDir]).status, 0);
+    const sa3 = path.join(dir, 'sa3.json');
+    assert.equal(
+      cli(['clients', 'add', '--id', 'tmp', '--generate', sa3, '--data-dir', s.dataDir]).status,
+      0,
+    );
+    const newSa = JSON.parse(readFileSync(sa3, 'utf8'));
+    newSa.client_id = 'rot';
+    writeFileSync(sa3, JSON.stringify(newSa), { mode: 0o600 });
+    assert.equal(
+      cli(['clients', 'keys', 'add', '--id', 'rot', '--service-account', sa3, '--data-dir', s.dataDir])
+        .status,
+      0,
+    );
+    const oldKid = JSON.parse(readFileSync(sa, 'utf8')).private_key_id as string;
+    assert.equal(
+      cli(['clients', 'keys', 'remove', '--id', 'rot', '--kid', oldKid, '--data-dir', s.dataDir]).status,
+      0,
+    );
+    const tokenUrl = `${s.base}/token`;
+    const grant = (file: string) =>
+      post(tokenUrl, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        assertion: cli(['clients', 'assertion', '--key', file, '--aud', tokenUrl]).stdout.trim(),
+      });
+    const oldKey = await grant(sa);
+    assert.equal(oldKey.body.error, 'invalid_grant');
+    assert.equal((await grant(sa3)).status, 200);
+    assert.equal(cli(['clients', 'disable', '--id', 'rot', '--data-dir', s.dataDir]).status, 0);
+    const disabled = await grant(sa3);
+    assert.equal(disabled.body.error, 'invalid_grant');
+    assert.match(String(disabled.body.error_description), /^disabled_client:/);
+  });
+
+  it('clients add with a duplicate id fails with ERR_CLIENT_REGISTRY', () => {
+    const r = cli([
+      'clients',
+      'add',
+      '--id',
+      'cli-svc',
+      '--generate',
+      path.join(dir, 'dup.json'),
+      '--data-dir',
+      s.dataDir,
+    ]);
+    assert.equal(r.status, 1);
+    assert.equal(JSON.parse(r.stderr).error.code, 'ERR_CLIENT_REGISTRY');
+  });
+});

@@ -1,0 +1,79 @@
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../../src/server/app.js';
+import { normaliseClientJwk, registerClient } from '../../src/server/clients.js';
+import { resolveConfig, type ServerConfig } from '../../src/server/config.js';
+import { signCompact } from '../../src/status-list/jws.js';
+
+export interface TestServer {
+  app: FastifyInstance;
+  base: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(extra: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offtoken-'));
+  const config = resolveConfig({ dataDir, port: 0, logLevel: 'silent', ...extra });
+  const app = await buildServer(config);
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, base, dataDir, close: () => app.close() };
+}
+
+export interface TestClient {
+  id: string;
+  kid: string;
+  privateKey: KeyObject;
+}
+
+export function addClient(s: TestServer, id: string, kind: 'ed25519' | 'p256' = 'ed25519'): TestClient {
+  const { privateKey, publicKey } =
+    kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
+  registerClient(s.app.authority.db, id, [jwk], Math.floor(Date.now() / 1000));
+  return { id, kid: jwk.kid as string, privateKey };
+}
+
+export function assertion(
+  c: TestClient,
+  aud: string,
+  over: Record<string, unknown> = {},
+  kid = c.kid,
+): string {
+  const now = Math.floor(Date.now() / 1000);
+  const claims: Record<string, unknown> = {
+    iss: c.id,
+    sub: c.id,
+    aud,
+    iat: now,
+    exp: now + 120,
+    jti: randomBytes(12).toString('base64url'),
+    ...over,
+  };
+  for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
+  return signCompact({ kid, typ: 'JWT' }, claims, c.privateKey);
+}
+
+export async function post(
+  url: string,
+  params: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params).toString(),
+  });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {}
+  return { status: res.status, body, text };
+}
+
+export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import {
+  checkStatusOffline,
+  createStatusListToken,
+  StatusList,
+  verifyStatusListToken,
+} from '../../src/status-list/index.js';
+import { signCompact } from '../../src/status-list/jws.js';
+
+interface Vector {
+  name: string;
+  bits: 1 | 2;
+  statuses: number[];
+  bytes_hex: string;
+  lst: string;
+}
+const file = JSON.parse(
+  readFileSync(new URL('./vectors/draft-status-list.json', import.meta.url), 'utf8'),
+) as { vectors: Vector[] };
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'no error';
+}
+
+describe('status list draft vectors', () => {
+  for (const v of file.vectors) {
+    it(`${v.name}: decodes lst to the listed statuses`, () => {
+      const list = StatusList.decode({ bits: v.bits, lst: v.lst });
+      assert.equal(Buffer.from(list.bytes).toString('hex'), v.bytes_hex);
+      for (const [i, s] of v.statuses.entries()) assert.equal(list.get(i), s, `index ${i}`);
+    });
+    it(`${v.name}: setting the statuses yields the draft's bytes and round-trips`, () => {
+      const list = new StatusList(v.bits, v.statuses.length);
+      for (const [i, s] of v.statuses.entries()) list.set(i, s);
+      assert.equal(Buffer.from(list.bytes).toString('hex'), v.bytes_hex);
+      const back = StatusList.decode(list.encode());
+      assert.deepEqual(Buffer.from(back.bytes), Buffer.from(list.bytes));
+    });
+  }
+});
+
+describe('status list limits', () => {
+  it('rejects a decompression bomb beyond maxBytes', () => {
+    const bomb = deflateSync(Buffer.alloc(4 * 1024 * 1024));
+    const lst = bomb.toString('base64url');
+    assert.equal(
+      code(() => StatusList.decode({ bits: 1, lst }, { maxBytes: 1024 * 1024 })),
+      'ERR_STATUS_LIST_INVALID',
+    );
+  });
+  it('rejects bits other than 1, 2, 4, 8', () => {
+    assert.equal(
+      code(() => StatusList.decode({ bits: 3, lst: 'eNrbuRgAAhcBXQ' })),
+      'ERR_STATUS_LIST_INVALID',
+    );
+  });
+  it('rejects lst that is not zlib', () => {
+    assert.equal(
+      code(() => StatusList.decode({ bits: 1, lst: 'AAAA' })),
+      'ERR_STATUS_LIST_INVALID',
+    );
+  });
+  it('rejects lst that is not base64url', () => {
+    assert.equal(
+      code(() => StatusList.decode({ bits: 1, lst: 'a+b/' })),
+      'ERR_STATUS_LIST_INVALID',
+    );
+  });
+  it('rejects an index outside the list', () => {
+    const list = new StatusList(1, 8);
+    assert.equal(
+      code(() => list.get(8)),
+      'ERR_STATUS_LIST_MISMATCH',
+    );
+  });
+});
+
+describe('status list token and offline check', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'EdDSA' };
+  const jwks = { keys: [jwk] };
+  const uri = 'https://issuer.example/status-lists/1';
+  const now = 1_700_000_000;
+  const list = new StatusList(1, 1024);
+  list.set(3, 1);
+  const listToken = createStatusListToken(list, {
+    uri,
+    key: privateKey,
+    kid: 'k1',
+    iat: now,
+    exp: now + 600,
+    ttl: 300,
+  });
+  const token = (idx: number, u = uri) =>
+    signCompact(
+      { kid: 'k1', typ: 'at+jwt' },
+      { sub: 'x', status: { status_list: { idx, uri: u } } },
+      privateKey,
+    );
+  const clock = () => now + 1;
+
+  it('verifies the list token and exposes the statuses', () => {
+    const v = verifyStatusListToken(listToken, { key: jwks, uri, clock });
+    assert.equal(v.list.get(3), 1);
+    assert.equal(v.list.get(4), 0);
+    assert.equal(v.ttl, 300);
+  });
+  it('says valid for an unrevoked index', () => {
+    assert.deepEqual(checkStatusOffline(token(4), listToken, { key: jwks, clock }), {
+      status: 0,
+      idx: 4,
+      uri,
+    });
+  });
+  it('rejects a revoked index with ERR_TOKEN_REVOKED', () => {
+    assert.equal(
+      code(() => checkStatusOffline(token(3), listToken, { key: jwks, clock })),
+      'ERR_TOKEN_REVOKED',
+    );
+  });
+  it('rejects a suspended index with ERR_TOKEN_SUSPENDED', () => {
+    const l2 = new StatusList(2, 16);
+    l2.set(5, 2);
+    const lt = createStatusListToken(l2, { uri, key: privateKey, kid: 'k1', iat: now });
+    assert.equal(
+      code(() => checkStatusOffline(token(5), lt, { key: jwks, clock })),
+      'ERR_TOKEN_SUSPENDED',
+    );
+  });
+  it('rejects a list for another uri', () => {
+    assert.equal(
+      code(() => checkStatusOffline(token(4, 'https://other/x'), listToken, { key: jwks, clock })),
+      'ERR_STATUS_LIST_MISMATCH',
+    );
+  });
+  it('rejects an expired list', () => {
+    assert.equal(
+      code(() => checkStatusOffline(token(4), listToken, { key: jwks, clock: () => now + 600 })),
+      'ERR_STATUS_LIST_INVALID',
+    );
+  });
+  it('rejects a list signed by another key', () => {
+    const other = generateKeyPairSync('ed25519').privateKey;
+    const forged = createStatusListToken(new StatusList(1, 1024), { uri, key: other, kid: 'k1', iat: now });
+    assert.equal(
+      code(() => checkStatusOffline(token(3), forged, { key: jwks, clock })),
+      'ERR_AUTHORITY_SIGNATURE_INVALID',
+    );
+  });
+  it('rejects a token whose typ is not statuslist+jwt as a list', () => {
+    assert.equal(
+      code(() => verifyStatusListToken(token(1), { key: jwks, clock })),
+      'ERR_STATUS_LIST_INVALID',
+    );
+  });
+});
