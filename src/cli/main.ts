@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { register as registerAudit } from './commands/audit.js';
+import { register as registerBreakglass } from './commands/breakglass.js';
 import { register as registerClients } from './commands/clients.js';
 import { register as registerOtp } from './commands/otp.js';
+import { register as registerProvision } from './commands/provision.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerStatus } from './commands/status.js';
+import { register as registerToken } from './commands/token.js';
 import { EXIT_USAGE } from './io.js';
 
 // Each command group lives in ./commands/<group>.ts and exports `register(program)`.
@@ -22,6 +26,10 @@ registerServe(program);
 registerClients(program);
 registerStatus(program);
 registerOtp(program);
+registerToken(program);
+registerProvision(program);
+registerBreakglass(program);
+registerAudit(program);
 
 async function main(): Promise<void> {
   try {
