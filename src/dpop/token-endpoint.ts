@@ -43,6 +43,8 @@ export async function senderConstraintForTokenRequest(
  */
 export const SENDER_CONSTRAINED_OAUTH_ERRORS: Record<string, [string, number]> = {
   ERR_DPOP_PROOF_INVALID: ['invalid_dpop_proof', 400],
+  ERR_DPOP_ALG_INVALID: ['invalid_dpop_proof', 400],
+  ERR_DPOP_JWK_INVALID: ['invalid_dpop_proof', 400],
   ERR_DPOP_REPLAYED: ['invalid_dpop_proof', 400],
   ERR_DPOP_HTU_MISMATCH: ['invalid_dpop_proof', 400],
   ERR_DPOP_HTM_MISMATCH: ['invalid_dpop_proof', 400],

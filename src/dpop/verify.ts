@@ -2,10 +2,12 @@ import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError } from '../errors/base.js';
 import {
+  DpopAlgInvalidError,
   DpopAthMismatchError,
   DpopHtmMismatchError,
   DpopHtuMismatchError,
   DpopIatInvalidError,
+  DpopJwkInvalidError,
   DpopKeyMismatchError,
   DpopNonceRequiredError,
   DpopProofInvalidError,
@@ -82,7 +84,9 @@ export async function verifyDpopProof(proof: string, o: VerifyDpopProofOptions):
   if (h.typ !== 'dpop+jwt') throw invalid('typ must be dpop+jwt');
   const algs = o.algorithms ?? DEFAULT_ALGS;
   if (!isAsymmetricAlg(h.alg) || !algs.includes(h.alg))
-    throw invalid('alg is not an accepted asymmetric algorithm');
+    throw new DpopAlgInvalidError(
+      'invalid DPoP proof: alg must be an accepted asymmetric algorithm (never none or a MAC)',
+    );
   if (h.crit !== undefined) throw invalid('unsupported crit');
   const alg = h.alg;
   // A client reuses one key for many proofs: the imported key and its thumbprint are cached by the exact
@@ -94,7 +98,9 @@ export async function verifyDpopProof(proof: string, o: VerifyDpopProofOptions):
       const k = importPublicJwk(h.jwk, alg);
       cached = { key: k, jkt: jwkThumbprint(h.jwk as Record<string, unknown>) };
     } catch {
-      throw invalid('jwk must be a public key matching alg (no private or symmetric members)');
+      throw new DpopJwkInvalidError(
+        'invalid DPoP proof: jwk must be a public key matching alg (no private or symmetric members)',
+      );
     }
     if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
     keyCache.set(seg, cached);

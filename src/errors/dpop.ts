@@ -7,6 +7,14 @@ import { OfftokenError } from './base.js';
 export class DpopProofInvalidError extends OfftokenError {
   override readonly code: string = 'ERR_DPOP_PROOF_INVALID';
 }
+/** The proof's `alg` is `none`, symmetric (HS256...) or not an accepted asymmetric algorithm (RFC 9449 4.3 check 5). */
+export class DpopAlgInvalidError extends OfftokenError {
+  override readonly code: string = 'ERR_DPOP_ALG_INVALID';
+}
+/** The proof's `jwk` is missing, carries a private or symmetric key, or does not fit `alg` (RFC 9449 4.3 check 6). */
+export class DpopJwkInvalidError extends OfftokenError {
+  override readonly code: string = 'ERR_DPOP_JWK_INVALID';
+}
 /** The proof's `jti` was already seen within its validity window (RFC 9449 11.1). */
 export class DpopReplayedError extends OfftokenError {
   override readonly code: string = 'ERR_DPOP_REPLAYED';

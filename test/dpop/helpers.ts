@@ -1,16 +1,16 @@
+import { MemoryStore } from '../../src/stores/memory.js';
 import type { ReplayStore } from '../../src/stores/types.js';
 
 /**
- * The smallest ReplayStore (the stores engineer's MemoryStore/SqliteStore/RedisStore implement the same
- * interface); verifiers only see the interface, so this exercises the same code path.
+ * The real MemoryStore (src/stores), plus a record of the keys it accepted so a test can assert that a
+ * rejected proof consumed no jti. SQLite and Redis run the same checks in replay-backends.test.ts.
  */
 export class MapReplayStore implements ReplayStore {
-  readonly seen = new Map<string, number>();
+  readonly seen = new Set<string>();
+  readonly #inner = new MemoryStore();
   async consumeOnce(ns: string, key: string, expiresAt: number): Promise<boolean> {
-    const k = `${ns}\u0000${key}`;
-    const e = this.seen.get(k);
-    if (e !== undefined && e > Date.now() / 1000) return false;
-    this.seen.set(k, expiresAt);
-    return true;
+    const fresh = await this.#inner.consumeOnce(ns, key, expiresAt);
+    if (fresh) this.seen.add(`${ns}\u0000${key}`);
+    return fresh;
   }
 }

@@ -52,6 +52,8 @@ describe('hostile input', () => {
       } catch (e) {
         typed(e, [
           'ERR_DPOP_PROOF_INVALID',
+          'ERR_DPOP_ALG_INVALID',
+          'ERR_DPOP_JWK_INVALID',
           'ERR_DPOP_HTU_MISMATCH',
           'ERR_DPOP_HTM_MISMATCH',
           'ERR_DPOP_IAT_INVALID',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { generateKeyPair as dpopKeyPair, generateProof } from 'dpop';
@@ -120,33 +120,54 @@ describe('htu normalisation (RFC 3986 6.2, RFC 9449 4.3)', () => {
 });
 
 describe('DPoP proof rejections', () => {
-  it('rejects a proof whose jwk carries the private key', async () => {
-    const jwk = ec.privateKey.export({ format: 'jwk' });
-    await rejects(
-      verifyDpopProof(forge({ typ: 'dpop+jwt', alg: 'ES256', jwk }, baseClaims()), opts()),
-      'ERR_DPOP_PROOF_INVALID',
-    );
+  it('rejects a proof whose jwk carries the private key (ERR_DPOP_JWK_INVALID)', async () => {
+    for (const kp of [ec, ed]) {
+      const jwk = kp.privateKey.export({ format: 'jwk' });
+      const alg = kp === ec ? 'ES256' : 'EdDSA';
+      await rejects(
+        verifyDpopProof(forge({ typ: 'dpop+jwt', alg, jwk }, baseClaims(), kp.privateKey), opts()),
+        'ERR_DPOP_JWK_INVALID',
+      );
+    }
   });
-  it('rejects a symmetric alg and a kty oct jwk', async () => {
-    const h = Buffer.from(
-      JSON.stringify({ typ: 'dpop+jwt', alg: 'HS256', jwk: { kty: 'oct', k: 'c2VjcmV0' } }),
-    ).toString('base64url');
-    const p = Buffer.from(JSON.stringify(baseClaims())).toString('base64url');
-    await rejects(verifyDpopProof(`${h}.${p}.AAAA`, opts()), 'ERR_DPOP_PROOF_INVALID');
+  it('rejects a proof without a jwk or with one that does not fit alg (ERR_DPOP_JWK_INVALID)', async () => {
+    await rejects(
+      verifyDpopProof(forge({ typ: 'dpop+jwt', alg: 'ES256' }, baseClaims()), opts()),
+      'ERR_DPOP_JWK_INVALID',
+    );
+    await rejects(
+      verifyDpopProof(
+        forge({ typ: 'dpop+jwt', alg: 'ES256', jwk: pubJwk(ed.publicKey) }, baseClaims()),
+        opts(),
+      ),
+      'ERR_DPOP_JWK_INVALID',
+    );
     await rejects(
       verifyDpopProof(
         forge({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'oct', k: 'c2VjcmV0' } }, baseClaims()),
         opts(),
       ),
-      'ERR_DPOP_PROOF_INVALID',
+      'ERR_DPOP_JWK_INVALID',
     );
   });
-  it('rejects alg none', async () => {
+  it('rejects a symmetric alg (ERR_DPOP_ALG_INVALID)', async () => {
+    for (const alg of ['HS256', 'HS512']) {
+      const h = Buffer.from(
+        JSON.stringify({ typ: 'dpop+jwt', alg, jwk: { kty: 'oct', k: 'c2VjcmV0' } }),
+      ).toString('base64url');
+      const p = Buffer.from(JSON.stringify(baseClaims())).toString('base64url');
+      const sig = createHmac('sha256', 'secret').update(`${h}.${p}`).digest('base64url');
+      await rejects(verifyDpopProof(`${h}.${p}.${sig}`, opts()), 'ERR_DPOP_ALG_INVALID');
+    }
+  });
+  it('rejects alg none and an alg outside the allow-list (ERR_DPOP_ALG_INVALID)', async () => {
     const h = Buffer.from(
       JSON.stringify({ typ: 'dpop+jwt', alg: 'none', jwk: pubJwk(ec.publicKey) }),
     ).toString('base64url');
     const p = Buffer.from(JSON.stringify(baseClaims())).toString('base64url');
-    await rejects(verifyDpopProof(`${h}.${p}.`, opts()), 'ERR_DPOP_PROOF_INVALID');
+    await rejects(verifyDpopProof(`${h}.${p}.`, opts()), 'ERR_DPOP_ALG_INVALID');
+    const es = forge({ typ: 'dpop+jwt', alg: 'ES256', jwk: pubJwk(ec.publicKey) }, baseClaims());
+    await rejects(verifyDpopProof(es, opts({ algorithms: ['EdDSA'] })), 'ERR_DPOP_ALG_INVALID');
   });
   it('rejects a wrong typ', async () => {
     await rejects(
