@@ -36,3 +36,11 @@ export class JwksInvalidError extends OfftokenError {
 export class JwksTimeoutError extends OfftokenError {
   override readonly code: string = 'ERR_JWKS_TIMEOUT';
 }
+/** A remote JWKS could not be fetched: connection refused/reset, DNS failure, or a non-200 status. */
+export class JwksFetchFailedError extends OfftokenError {
+  override readonly code: string = 'ERR_JWKS_FETCH_FAILED';
+}
+/** A service-account key file is malformed: wrong type, missing members, or a private_key that is not PKCS#8 PEM. */
+export class ServiceAccountInvalidError extends OfftokenError {
+  override readonly code: string = 'ERR_SERVICE_ACCOUNT_INVALID';
+}

@@ -7,11 +7,13 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
-import { encodeBase64url } from '../encoding/base64url.js';
+import { encodeBase64url, isBase64url } from '../encoding/base64url.js';
 import { KeyAlgMismatchError, KeyInvalidError, KeyTooWeakError } from '../errors/keys.js';
 import type { Jwk, Jwks, KeyAlg, OfftokenKey } from './types.js';
 
 const EC_CRV: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
+// node:crypto reports OpenSSL curve names.
+const NODE_CURVE: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 const OCT_BYTES: Record<string, number> = {
   HS256: 32,
   HS384: 48,
@@ -21,7 +23,7 @@ const OCT_BYTES: Record<string, number> = {
   A256GCM: 32,
 };
 
-function ktyFor(alg: string): OfftokenKey['kty'] {
+export function ktyFor(alg: string): OfftokenKey['kty'] {
   if (alg === 'EdDSA') return 'OKP';
   if (alg in EC_CRV) return 'EC';
   if (/^(RS|PS)(256|384|512)$/.test(alg)) return 'RSA';
@@ -84,6 +86,42 @@ export function exportJwk(key: OfftokenKey, opts: { private?: boolean } = {}): J
   return { ...jwk, kid: key.kid, alg: key.alg, use: key.use };
 }
 
+/**
+ * Binds asymmetric key material to one alg: the key type, curve and size must fit it (RFC 8725 3.1, no
+ * algorithm confusion). Shared by the JWK and PEM importers so both refuse the same things.
+ */
+export function bindKeyObjects(
+  alg: KeyAlg,
+  material: { privateKey?: KeyObject; publicKey: KeyObject },
+  kid?: string,
+): OfftokenKey {
+  const kty = ktyFor(alg);
+  if (kty === 'oct') throw new KeyAlgMismatchError(`${alg} needs a secret key, not a key pair`);
+  const pub = material.publicKey;
+  const t = pub.asymmetricKeyType;
+  const d = pub.asymmetricKeyDetails;
+  const fits =
+    kty === 'OKP'
+      ? t === 'ed25519'
+      : kty === 'EC'
+        ? t === 'ec' && NODE_CURVE[d?.namedCurve ?? ''] === EC_CRV[alg]
+        : t === 'rsa';
+  if (!fits) throw new KeyAlgMismatchError(`a ${t ?? 'unknown'} key cannot be used with ${alg}`);
+  if (kty === 'RSA' && (d?.modulusLength ?? 0) < 2048)
+    throw new KeyTooWeakError('RSA keys must be at least 2048 bits');
+  const use = 'sig';
+  const key: OfftokenKey = {
+    kid: '',
+    alg,
+    use,
+    kty,
+    publicKey: pub,
+    ...(material.privateKey ? { privateKey: material.privateKey } : {}),
+  };
+  key.kid = kid ?? thumbprint(exportJwk(key));
+  return key;
+}
+
 export function importJwk(jwk: Jwk, opts: { alg?: KeyAlg; public?: boolean } = {}): OfftokenKey {
   if (typeof jwk !== 'object' || jwk === null || typeof jwk.kty !== 'string')
     throw new KeyInvalidError('not a JWK');
@@ -95,19 +133,21 @@ export function importJwk(jwk: Jwk, opts: { alg?: KeyAlg; public?: boolean } = {
   if (jwk.kty !== kty) throw new KeyAlgMismatchError(`kty "${jwk.kty}" cannot be used with ${alg}`);
   if (kty === 'EC' && jwk.crv !== EC_CRV[alg]) throw new KeyAlgMismatchError(`crv does not match ${alg}`);
   if (kty === 'OKP' && jwk.crv !== 'Ed25519') throw new KeyAlgMismatchError('EdDSA requires crv Ed25519');
-  const use = alg.startsWith('A') ? 'enc' : 'sig';
+  const expectedUse = alg.startsWith('A') ? 'enc' : 'sig';
+  // RFC 7517 4.2: a key published for encryption is not a signature key, and vice versa.
+  if (jwk.use !== undefined && jwk.use !== expectedUse)
+    throw new KeyAlgMismatchError(`use "${String(jwk.use).slice(0, 8)}" cannot be used with ${alg}`);
+  const kid = typeof jwk.kid === 'string' ? jwk.kid : undefined;
   try {
     if (kty === 'oct') {
-      const secretKey = createSecretKey(Buffer.from(String(jwk.k), 'base64url'));
+      if (typeof jwk.k !== 'string' || !isBase64url(jwk.k))
+        throw new KeyInvalidError('JWK k is not base64url');
+      const secretKey = createSecretKey(Buffer.from(jwk.k, 'base64url'));
       if ((secretKey.symmetricKeySize ?? 0) < (OCT_BYTES[alg] as number))
         throw new KeyTooWeakError(`${alg} needs at least ${OCT_BYTES[alg]} secret bytes`);
-      return {
-        kid: typeof jwk.kid === 'string' ? jwk.kid : encodeBase64url(randomBytes(16)),
-        alg,
-        use,
-        kty,
-        secretKey,
-      };
+      if (alg.startsWith('A') && secretKey.symmetricKeySize !== OCT_BYTES[alg])
+        throw new KeyAlgMismatchError(`${alg} needs exactly ${OCT_BYTES[alg]} secret bytes`);
+      return { kid: kid ?? encodeBase64url(randomBytes(16)), alg, use: expectedUse, kty, secretKey };
     }
     const isPrivate = typeof jwk.d === 'string';
     if (isPrivate && opts.public)
@@ -115,13 +155,10 @@ export function importJwk(jwk: Jwk, opts: { alg?: KeyAlg; public?: boolean } = {
     const input = { key: jwk as never, format: 'jwk' as const };
     const privateKey = isPrivate ? createPrivateKey(input) : undefined;
     const publicKey = privateKey ? createPublicKey(privateKey) : createPublicKey(input);
-    if (kty === 'RSA' && (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
-      throw new KeyTooWeakError('RSA keys must be at least 2048 bits');
-    const key: OfftokenKey = { kid: '', alg, use, kty, publicKey, ...(privateKey ? { privateKey } : {}) };
-    key.kid = typeof jwk.kid === 'string' ? jwk.kid : thumbprint(exportJwk(key));
-    return key;
+    return bindKeyObjects(alg, { publicKey, ...(privateKey ? { privateKey } : {}) }, kid);
   } catch (e) {
-    if (e instanceof KeyTooWeakError || e instanceof KeyInvalidError) throw e;
+    if (e instanceof KeyTooWeakError || e instanceof KeyInvalidError || e instanceof KeyAlgMismatchError)
+      throw e;
     throw new KeyInvalidError('JWK key material is invalid');
   }
 }

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { InputTooLargeError } from '../errors/base.js';
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { isBase64url } from '../encoding/base64url.js';
+import { InputTooLargeError, InvalidArgumentError, OfftokenError } from '../errors/base.js';
 import { KeyfileDecryptFailedError, KeyfileInvalidError, KeyfilePermissionsError } from '../errors/keys.js';
 import { exportJwk, importJwk } from './jwk.js';
 import type { Jwk, OfftokenKey } from './types.js';
@@ -23,6 +24,8 @@ function aad(v: number, s: Omit<Sealed, 'ct' | 'tag' | 'iv'>): Buffer {
 }
 
 export function encryptWithPassphrase(plaintext: Uint8Array, passphrase: string): Sealed {
+  if (typeof passphrase !== 'string' || passphrase.length === 0)
+    throw new InvalidArgumentError('the passphrase must be a non-empty string');
   const kdf = {
     name: 'scrypt' as const,
     logN: MIN_LOG_N,
@@ -51,10 +54,20 @@ export function encryptWithPassphrase(plaintext: Uint8Array, passphrase: string)
 
 export function decryptWithPassphrase(sealed: Sealed, passphrase: string): Buffer {
   const k = sealed?.kdf;
-  if (!k || k.name !== 'scrypt' || sealed.enc !== 'A256GCM' || typeof k.salt !== 'string')
+  if (
+    typeof k !== 'object' ||
+    k === null ||
+    k.name !== 'scrypt' ||
+    sealed.enc !== 'A256GCM' ||
+    typeof k.salt !== 'string'
+  )
     throw new KeyfileInvalidError('unsupported key file encryption');
   if (!Number.isInteger(k.logN) || k.logN < MIN_LOG_N || k.logN > MAX_LOG_N || k.r !== 8 || k.p !== 1)
     throw new KeyfileInvalidError('scrypt parameters out of bounds');
+  if (typeof passphrase !== 'string' || passphrase.length === 0)
+    throw new KeyfileDecryptFailedError('a passphrase is required');
+  if (!isBase64url(k.salt) || Buffer.from(k.salt, 'base64url').length < 16)
+    throw new KeyfileInvalidError('the scrypt salt must be at least 16 bytes of base64url');
   let key: Buffer;
   try {
     key = scryptSync(passphrase, Buffer.from(k.salt, 'base64url'), 32, {
@@ -66,8 +79,22 @@ export function decryptWithPassphrase(sealed: Sealed, passphrase: string): Buffe
   } catch {
     throw new KeyfileInvalidError('scrypt failed');
   }
+  if (
+    typeof sealed.iv !== 'string' ||
+    typeof sealed.tag !== 'string' ||
+    typeof sealed.ct !== 'string' ||
+    !isBase64url(sealed.iv) ||
+    !isBase64url(sealed.tag) ||
+    !isBase64url(sealed.ct) ||
+    Buffer.from(sealed.iv, 'base64url').length !== 12 ||
+    Buffer.from(sealed.tag, 'base64url').length !== 16
+  )
+    throw new KeyfileInvalidError('the key file needs a 96-bit iv, a 128-bit tag and base64url ciphertext');
   try {
-    const d = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64url'));
+    // authTagLength pins the tag at 128 bits: GCM would otherwise accept a truncated (forgeable) tag.
+    const d = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64url'), {
+      authTagLength: 16,
+    });
     d.setAAD(aad(1, { kdf: k, enc: sealed.enc }));
     d.setAuthTag(Buffer.from(sealed.tag, 'base64url'));
     return Buffer.concat([d.update(Buffer.from(sealed.ct, 'base64url')), d.final()]);
@@ -79,8 +106,10 @@ export function decryptWithPassphrase(sealed: Sealed, passphrase: string): Buffe
 export function writeKeyFileSync(path: string, key: OfftokenKey, opts: { passphrase?: string } = {}): void {
   const hasPrivate = key.privateKey !== undefined || key.secretKey !== undefined;
   const jwk = exportJwk(key, { private: hasPrivate });
+  if (opts.passphrase !== undefined && (typeof opts.passphrase !== 'string' || opts.passphrase.length === 0))
+    throw new InvalidArgumentError('the passphrase must be a non-empty string');
   const body =
-    opts.passphrase && hasPrivate
+    opts.passphrase !== undefined && hasPrivate
       ? {
           v: 1,
           type: 'offtoken-key',
@@ -102,31 +131,114 @@ export async function writeKeyFile(
   writeKeyFileSync(path, key, opts);
 }
 
+/**
+ * Reads a private-key-bearing file through one descriptor (stat and read see the same file, no TOCTOU
+ * swap) within `maxBytes`, refusing group/world-readable private files unless `force`. Shared with the
+ * service-account reader so both apply the same rule.
+ */
+export function readPrivateFileSync(
+  path: string,
+  opts: { force?: boolean; maxBytes?: number; isPrivate: (text: string) => boolean },
+): string {
+  const max = opts.maxBytes ?? MAX_FILE;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    throw new KeyfileInvalidError('the key file cannot be opened');
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new KeyfileInvalidError('the key file is not a regular file');
+    if (st.size > max) throw new InputTooLargeError(`the key file exceeds ${max} bytes`);
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = readSync(fd, buf, off, st.size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    const text = buf.subarray(0, off).toString('utf8');
+    // POSIX mode bits only: on Windows they do not describe who can read the file.
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0 && !opts.force && opts.isPrivate(text))
+      throw new KeyfilePermissionsError(
+        'the private key file is group/world-accessible; chmod 600 it or pass force',
+      );
+    return text;
+  } catch (e) {
+    if (e instanceof OfftokenError) throw e;
+    throw new KeyfileInvalidError('the key file cannot be read');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface KeyFileDoc {
+  v?: unknown;
+  type?: unknown;
+  kid?: unknown;
+  alg?: unknown;
+  jwk?: Jwk;
+  encrypted?: Sealed;
+}
+
+function parseDoc(text: string): KeyFileDoc {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new KeyfileInvalidError('the key file is not JSON');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new KeyfileInvalidError('the key file is not a JSON object');
+  return doc as KeyFileDoc;
+}
+
+function docIsPrivate(doc: KeyFileDoc): boolean {
+  return (
+    doc.encrypted !== undefined ||
+    (typeof doc.jwk === 'object' &&
+      doc.jwk !== null &&
+      (typeof doc.jwk.d === 'string' || doc.jwk.kty === 'oct'))
+  );
+}
+
 export function readKeyFileSync(
   path: string,
   opts: { passphrase?: string; force?: boolean } = {},
 ): OfftokenKey {
-  const st = statSync(path);
-  if (st.size > MAX_FILE) throw new InputTooLargeError('key file too large');
-  let doc: { v?: unknown; jwk?: Jwk; encrypted?: Sealed };
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    throw new KeyfileInvalidError('key file is not JSON');
-  }
-  if (doc?.v !== 1) throw new KeyfileInvalidError('unsupported key file version');
-  const isPrivate =
-    doc.encrypted !== undefined ||
-    (doc.jwk !== undefined && (typeof doc.jwk.d === 'string' || doc.jwk.kty === 'oct'));
-  if (isPrivate && (st.mode & 0o077) !== 0 && !opts.force)
-    throw new KeyfilePermissionsError('private key file is group/world-readable; chmod 600 it or pass force');
+  const text = readPrivateFileSync(path, {
+    ...(opts.force !== undefined ? { force: opts.force } : {}),
+    isPrivate: (t) => {
+      // An unparsable file is treated as private: the permission check must not be skippable by garbage.
+      try {
+        return docIsPrivate(parseDoc(t));
+      } catch {
+        return true;
+      }
+    },
+  });
+  const doc = parseDoc(text);
+  if (doc.v !== 1) throw new KeyfileInvalidError('unsupported key file version');
+  if (doc.type !== undefined && doc.type !== 'offtoken-key')
+    throw new KeyfileInvalidError('not an offtoken key file');
   let jwk: Jwk;
-  if (doc.encrypted) {
+  if (doc.encrypted !== undefined) {
     if (!opts.passphrase)
       throw new KeyfileDecryptFailedError('key file is encrypted; a passphrase is required');
-    jwk = JSON.parse(decryptWithPassphrase(doc.encrypted, opts.passphrase).toString('utf8'));
-  } else if (doc.jwk) jwk = doc.jwk;
+    if (typeof doc.encrypted !== 'object' || doc.encrypted === null)
+      throw new KeyfileInvalidError('unsupported key file encryption');
+    const plain = decryptWithPassphrase(doc.encrypted, opts.passphrase).toString('utf8');
+    try {
+      jwk = JSON.parse(plain) as Jwk;
+    } catch {
+      throw new KeyfileInvalidError('the decrypted key is not a JWK');
+    }
+  } else if (typeof doc.jwk === 'object' && doc.jwk !== null) jwk = doc.jwk;
   else throw new KeyfileInvalidError('key file has no key');
+  // The outer kid/alg are unauthenticated labels (for `ls`-style tooling); they must not contradict the key.
+  if ((doc.kid !== undefined && doc.kid !== jwk.kid) || (doc.alg !== undefined && doc.alg !== jwk.alg))
+    throw new KeyfileInvalidError('the key file kid/alg do not match its key');
   return importJwk(jwk);
 }
 

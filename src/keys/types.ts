@@ -39,4 +39,6 @@ export interface KeySelector {
   alg?: string;
   kid?: string;
   enc?: string;
+  /** RFC 7517 4.2: `sig` or `enc`; callers that know the purpose pass it (a JOSE header has no `use`). */
+  use?: string;
 }
