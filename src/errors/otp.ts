@@ -1,4 +1,4 @@
-import { OfftokenError } from './base.js';
+import { EncodingError, OfftokenError } from './base.js';
 
 /** The code matched a time step or counter at or below the last accepted one (or a concurrent verifier won). */
 export class OtpReplayedError extends OfftokenError {
@@ -32,4 +32,20 @@ export class OtpCredentialExistsError extends OfftokenError {
 /** A sealed secret failed to decrypt (wrong store key, tampered row, or moved to another id). */
 export class OtpSecretSealError extends OfftokenError {
   override readonly code: string = 'ERR_OTP_SECRET_UNSEALABLE';
+}
+/** An OCRA suite string (RFC 6287 6) that does not parse or asks for something out of range. */
+export class OcraSuiteError extends OfftokenError {
+  override readonly code: string = 'ERR_OCRA_SUITE_INVALID';
+}
+/** OCRA data input that does not fit the suite: missing/extra counter, PIN, session or time; bad question. */
+export class OcraInputError extends OfftokenError {
+  override readonly code: string = 'ERR_OCRA_INPUT_INVALID';
+}
+/** Text that should be RFC 4648 base32 is not (bad character, bad padding, impossible length). */
+export class Base32Error extends EncodingError {
+  override readonly code: string = 'ERR_BASE32_INVALID';
+}
+/** An otpauth:// Key URI that is malformed or out of range (scheme, type, label, secret, parameters). */
+export class OtpauthUriError extends OfftokenError {
+  override readonly code: string = 'ERR_OTPAUTH_URI_INVALID';
 }
