@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Clock } from '../clock.js';
@@ -22,10 +23,12 @@ declare module 'fastify' {
  */
 export async function buildServer(
   config: ServerConfig,
-  opts: { clock?: Clock } = {},
+  opts: { clock?: Clock; https?: HttpsServerOptions } = {},
 ): Promise<FastifyInstance> {
   const authority = new Authority(config, opts.clock);
+  // HTTPS with `requestCert` lets clients present a certificate: tokens are then bound to it (RFC 8705 3)
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     // during graceful shutdown new requests get 503 while in-flight ones finish
@@ -44,7 +47,7 @@ export async function buildServer(
     const addr = app.server.address();
     if (addr && typeof addr === 'object') {
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      authority.setIssuer(`http://${host}:${addr.port}`);
+      authority.setIssuer(`${opts.https ? 'https' : 'http'}://${host}:${addr.port}`);
     }
   });
   const purge = setInterval(() => authority.db.purgeSeen(authority.now()), 60_000);

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { type Clock, systemClock } from '../clock.js';
+import { loadResourceServerKey, type ResourceServerKey } from '../downscope/rs-key.js';
+import { DpopNonceManager } from '../dpop/nonce.js';
 import { AuthoritySignatureError } from '../errors/server.js';
 import { OidcTrust } from '../federation/oidc.js';
 import { SamlTrust } from '../federation/saml.js';
 import { decodeCompact, signCompact, verifyDecoded } from '../status-list/jws.js';
 import { StatusList } from '../status-list/list.js';
 import { createStatusListToken } from '../status-list/token.js';
+import type { ReplayStore } from '../stores/types.js';
 import type { ServerConfig } from './config.js';
 import { AuthorityDb } from './db.js';
 import { AuthorityKeyring } from './keyring.js';
@@ -33,6 +36,10 @@ export class Authority {
   readonly providers = new Map<string, OidcTrust>();
   readonly samlProviders: SamlTrust[] = [];
   private issuerOverride: string | undefined;
+  /** RFC 9449 8: the DPoP-Nonce values /token hands out (rotating), and the proof jti cache in the database. */
+  readonly dpopNonces: DpopNonceManager;
+  readonly dpopReplay: ReplayStore;
+  private rsKey: ResourceServerKey | undefined;
   private listCache = new Map<string, { token: string; exp: number }>();
   private verifiedCache = new Map<string, { claims: Record<string, unknown>; exp: number; kid: string }>();
 
@@ -51,6 +58,16 @@ export class Authority {
       else this.providers.set(p.issuer, new OidcTrust(p, clock));
     }
     this.issuerOverride = config.issuer;
+    this.dpopNonces = new DpopNonceManager({ clock });
+    this.dpopReplay = { consumeOnce: async (ns, k, exp) => this.db.consumeOnce(ns, k, exp, this.now()) };
+  }
+
+  /** Downscoping: the key session keys are sealed to, shared with resource servers (dataDir/downscope-key.json). */
+  get downscopeKey(): ResourceServerKey {
+    this.rsKey ??= loadResourceServerKey(path.join(this.config.dataDir, 'downscope-key.json'), {
+      create: true,
+    });
+    return this.rsKey;
   }
 
   get issuer(): string {
@@ -147,8 +164,10 @@ export class Authority {
     if (!c) return { active: false };
     const rec = this.db.getToken(c.jti as string);
     if (!rec || rec.revoked) return { active: false };
-    const out: Record<string, unknown> = { active: true, token_type: 'Bearer' };
-    for (const k of ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'jti'])
+    // RFC 9449 6.2 / RFC 8705 3.2: a sender-constrained token introspects with its cnf
+    const dpop = typeof (c.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
+    const out: Record<string, unknown> = { active: true, token_type: dpop ? 'DPoP' : 'Bearer' };
+    for (const k of ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'jti', 'cnf'])
       if (c[k] !== undefined) out[k] = c[k];
     return out;
   }

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SENDER_CONSTRAINED_OAUTH_ERRORS } from '../dpop/token-endpoint.js';
 import { OfftokenError } from '../errors/base.js';
 
 /** The one mapping from offtoken error codes to RFC 6749 5.2 error responses (with HTTP status). */
@@ -20,6 +21,8 @@ const BY_CODE: Record<string, [string, number]> = {
   ERR_OTP_LOCKED: ['invalid_grant', 400],
   ERR_OTP_UNKNOWN_CREDENTIAL: ['invalid_grant', 400],
   ERR_OTP_FORMAT: ['invalid_request', 400],
+  // DPoP (invalid_dpop_proof / use_dpop_nonce), mTLS binding and downscoping
+  ...SENDER_CONSTRAINED_OAUTH_ERRORS,
 };
 
 /**

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { TOKEN_TYPE_INTERMEDIARY } from '../../downscope/exchange.js';
 import {
   OAuthInvalidGrantError,
   OAuthInvalidRequestError,
@@ -10,6 +11,7 @@ import type { FederatedIdentity } from '../../federation/oidc.js';
 import type { Authority } from '../authority.js';
 import { authenticateClient, hasClientAssertion, verifyGrantAssertion } from '../client-auth.js';
 import { formParams, required } from '../params.js';
+import { cnfClaims, exchangeForIntermediary, tokenRequestConstraint } from '../sender-constraint.js';
 
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -61,17 +63,25 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
     const scope = scopeParam(p);
     const aud = audienceParam(p);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    // DPoP proof -> cnf.jkt, TLS client certificate -> cnf.x5t#S256 (RFC 9449 5, RFC 8705 3)
+    const sc = await tokenRequestConstraint(a, req, reply);
 
     if (grantType === GRANT_JWT_BEARER) {
       // RFC 7523 2.1: the service account's own signed assertion is the grant
       // the jti record and the issued token commit together (one SQLite commit per grant)
       const t = a.db.db.transaction(() => {
         const clientId = verifyGrantAssertion(a, p.assertion);
-        return a.issue({ clientId, sub: clientId, ...(aud ? { aud } : {}), ...(scope ? { scope } : {}) });
+        return a.issue({
+          clientId,
+          sub: clientId,
+          ...(aud ? { aud } : {}),
+          ...(scope ? { scope } : {}),
+          extra: cnfClaims(sc),
+        });
       })();
       return {
         access_token: t.token,
-        token_type: 'Bearer',
+        token_type: sc.tokenType,
         expires_in: t.expiresIn,
         ...(scope ? { scope } : {}),
       };
@@ -80,11 +90,17 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
     if (grantType === 'client_credentials') {
       const t = a.db.db.transaction(() => {
         const clientId = authenticateClient(a, p, '/token');
-        return a.issue({ clientId, sub: clientId, ...(aud ? { aud } : {}), ...(scope ? { scope } : {}) });
+        return a.issue({
+          clientId,
+          sub: clientId,
+          ...(aud ? { aud } : {}),
+          ...(scope ? { scope } : {}),
+          extra: cnfClaims(sc),
+        });
       })();
       return {
         access_token: t.token,
-        token_type: 'Bearer',
+        token_type: sc.tokenType,
         expires_in: t.expiresIn,
         ...(scope ? { scope } : {}),
       };
@@ -95,6 +111,7 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
       const clientId = hasClientAssertion(p) ? authenticateClient(a, p, '/token') : undefined;
       const subjectToken = required(p, 'subject_token');
       const subjectTokenType = required(p, 'subject_token_type');
+      if (p.requested_token_type === TOKEN_TYPE_INTERMEDIARY) return exchangeForIntermediary(a, p, sc);
       if (p.requested_token_type !== undefined && p.requested_token_type !== TOKEN_TYPE_ACCESS_TOKEN)
         throw new OAuthInvalidRequestError('only access tokens can be requested');
       let id: FederatedIdentity;
@@ -120,12 +137,12 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
         notAfter: id.exp,
         ...(aud ? { aud } : {}),
         ...(scope ? { scope } : {}),
-        extra: { ...id.attributes, ...(clientId ? { act: { sub: clientId } } : {}) },
+        extra: { ...id.attributes, ...(clientId ? { act: { sub: clientId } } : {}), ...cnfClaims(sc) },
       });
       return {
         access_token: t.token,
         issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
-        token_type: 'Bearer',
+        token_type: sc.tokenType,
         expires_in: t.expiresIn,
         ...(scope ? { scope } : {}),
       };

@@ -25,6 +25,9 @@ export function registerWellKnown(app: FastifyInstance, a: Authority): void {
       revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
       response_types_supported: [],
       status_list_endpoint_prefix: `${iss}/status-lists/`,
+      // RFC 9449 5.1 and RFC 8705 3.3: sender-constrained tokens
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519', 'ES384', 'PS256', 'RS256'],
+      tls_client_certificate_bound_access_tokens: true,
     };
   });
 
