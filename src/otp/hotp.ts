@@ -28,7 +28,11 @@ export interface HotpMatch {
   delta: number;
 }
 
-export const HASH: Readonly<Record<OtpAlgorithm, string>> = { SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' };
+export const HASH: Readonly<Record<OtpAlgorithm, string>> = {
+  SHA1: 'sha1',
+  SHA256: 'sha256',
+  SHA512: 'sha512',
+};
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 /** Longest code string looked at; anything longer is refused before any parsing. */
 export const MAX_CODE_INPUT = 64;
@@ -67,7 +71,8 @@ export function checkSecret(secret: OtpSecret): OtpSecret {
       throw new InvalidArgumentError(`the OTP secret must be ${MIN_SECRET}-${MAX_SECRET} bytes`);
     return secret;
   }
-  if (!(secret instanceof Uint8Array)) throw new InvalidArgumentError('the OTP secret must be bytes or a KeyObject');
+  if (!(secret instanceof Uint8Array))
+    throw new InvalidArgumentError('the OTP secret must be bytes or a KeyObject');
   // RFC 4226 4 R6 asks for 128 bits (160 recommended); 80 bits is the floor still found in deployed apps.
   if (secret.length < MIN_SECRET || secret.length > MAX_SECRET)
     throw new InvalidArgumentError(`the OTP secret must be ${MIN_SECRET}-${MAX_SECRET} bytes`);
@@ -77,7 +82,8 @@ export function checkSecret(secret: OtpSecret): OtpSecret {
 /** Writes an 8-byte big-endian moving factor into `out` (RFC 4226 5.2 C, RFC 6287 5.1 C and T). */
 export function writeCounter(out: Buffer, offset: number, counter: number | bigint, what = 'counter'): void {
   if (typeof counter === 'bigint') {
-    if (counter < 0n || counter > MAX_COUNTER) throw new InvalidArgumentError(`${what} must fit 64 unsigned bits`);
+    if (counter < 0n || counter > MAX_COUNTER)
+      throw new InvalidArgumentError(`${what} must fit 64 unsigned bits`);
     out.writeBigUInt64BE(counter, offset);
     return;
   }
@@ -167,7 +173,12 @@ export function verifyHotp(secret: OtpSecret, code: string, options: VerifyHotpO
   const window = checkWindow(options.window, 0, 1000, 'window');
   const start = options.counter;
   const first = typeof start === 'bigint' && start >= 0n && start <= MAX_SAFE ? Number(start) : start;
-  if (typeof first !== 'number' || !Number.isSafeInteger(first) || first < 0 || first + window > Number.MAX_SAFE_INTEGER)
+  if (
+    typeof first !== 'number' ||
+    !Number.isSafeInteger(first) ||
+    first < 0 ||
+    first + window > Number.MAX_SAFE_INTEGER
+  )
     throw new InvalidArgumentError('counter (+ window) must be a non-negative safe integer');
   checkSecret(secret);
   const given = codeBytes(code, digits);

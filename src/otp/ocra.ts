@@ -138,7 +138,8 @@ export function parseOcraSuite(suite: string): OcraSuite {
   if (t) {
     const n = Number(t[1]);
     const unit = t[2] as keyof typeof UNIT;
-    if (t[1] !== String(n) || n < 1 || n > UNIT_MAX[unit]) bad(suite, `the time step must be 1-${UNIT_MAX[unit]}${unit}`);
+    if (t[1] !== String(n) || n < 1 || n > UNIT_MAX[unit])
+      bad(suite, `the time step must be 1-${UNIT_MAX[unit]}${unit}`);
     timeStep = n * UNIT[unit];
     i++;
   }
@@ -166,7 +167,8 @@ function hexBytes(value: string | Uint8Array, what: string, max: number): Buffer
   }
   if (typeof value !== 'string') throw new OcraInputError(`${what} must be hex or bytes`);
   if (value.length > max * 2) throw new OcraInputError(`${what} is longer than ${max} bytes`);
-  if (value.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(value)) throw new OcraInputError(`${what} must be hex`);
+  if (value.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(value))
+    throw new OcraInputError(`${what} must be hex`);
   return Buffer.from(value, 'hex');
 }
 
@@ -205,13 +207,16 @@ function pinHashOf(s: OcraSuite, input: OcraInput): Buffer {
   if (input.pin !== undefined && input.pinHash !== undefined)
     throw new OcraInputError('give the PIN or its hash, not both');
   if (input.pin !== undefined) {
-    if (typeof input.pin !== 'string' || input.pin.length === 0) throw new OcraInputError('the PIN must be a string');
-    if (input.pin.length > MAX_PIN) throw new InputTooLargeError(`the PIN is longer than ${MAX_PIN} characters`);
+    if (typeof input.pin !== 'string' || input.pin.length === 0)
+      throw new OcraInputError('the PIN must be a string');
+    if (input.pin.length > MAX_PIN)
+      throw new InputTooLargeError(`the PIN is longer than ${MAX_PIN} characters`);
     return createHash(HASH[alg]).update(input.pin, 'utf8').digest();
   }
   if (input.pinHash === undefined) throw new OcraInputError(`${s.suite} needs a PIN (or its ${alg} hash)`);
   const h = hexBytes(input.pinHash, 'the PIN hash', HASH_LEN[alg]);
-  if (h.length !== HASH_LEN[alg]) throw new OcraInputError(`the PIN hash must be ${HASH_LEN[alg]} bytes (${alg})`);
+  if (h.length !== HASH_LEN[alg])
+    throw new OcraInputError(`the PIN hash must be ${HASH_LEN[alg]} bytes (${alg})`);
   return h;
 }
 
@@ -234,7 +239,8 @@ interface Prepared {
 
 function prepare(suite: string | OcraSuite, input: OcraInput): Prepared {
   const s = typeof suite === 'string' ? parseOcraSuite(suite) : parseOcraSuite(suite?.suite);
-  if (typeof input !== 'object' || input === null) throw new OcraInputError('the OCRA input must be an object');
+  if (typeof input !== 'object' || input === null)
+    throw new OcraInputError('the OCRA input must be an object');
   if (s.counter !== (input.counter !== undefined))
     throw new OcraInputError(s.counter ? `${s.suite} needs a counter` : `${s.suite} takes no counter`);
   if (s.pin === undefined && (input.pin !== undefined || input.pinHash !== undefined))
@@ -306,7 +312,8 @@ export function verifyOcra(
   const tw = checkWindow(options.timestampWindow, 0, 100, 'timestampWindow');
   const p = prepare(suite, input);
   if (cw > 0 && !p.s.counter) throw new InvalidArgumentError(`${p.s.suite} has no counter to look ahead on`);
-  if (tw > 0 && !p.s.timeStep) throw new InvalidArgumentError(`${p.s.suite} has no timestamp to allow drift on`);
+  if (tw > 0 && !p.s.timeStep)
+    throw new InvalidArgumentError(`${p.s.suite} has no timestamp to allow drift on`);
   const given = responseBytes(p.s, response);
   const c0 = p.s.counter ? toBig(input.counter as number | bigint, 'counter') : 0n;
   const t0 = p.s.timeStep ? toBig(timestampOf(p.s, input, options.clock ?? systemClock), 'timestamp') : 0n;

@@ -1,4 +1,4 @@
-import { KeyObject, randomBytes } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError } from '../errors/base.js';
 import {
@@ -16,8 +16,12 @@ import type {
   OtpCredentialStore,
   OtpCredentialType,
 } from '../stores/types.js';
+import { base32Encode } from './base32.js';
 import { codeEquals, hotpBytes } from './credential_codes.js';
 import { openSecret, sealSecret } from './credential_seal.js';
+import { HASH, hotpValue, valueMatches } from './hotp.js';
+import { generateOtpSecret, SECRET_LENGTH } from './secret.js';
+import { buildOtpauthUri } from './uri.js';
 
 export interface OtpValidatorOptions {
   store: OtpCredentialStore;
@@ -55,25 +59,6 @@ export type VerifyResult =
 
 const MAX_ID = 256;
 const MAX_CODE_INPUT = 64;
-const SECRET_LEN: Record<OtpCredentialAlgorithm, number> = { SHA1: 20, SHA256: 32, SHA512: 64 };
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
-  return out;
-}
-
 function hasControl(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20 || s.charCodeAt(i) === 0x7f) return true;
   return false;
@@ -136,15 +121,25 @@ export class OtpValidator {
     const digits = e.digits ?? 6;
     const period = e.period ?? 30;
     if (type !== 'totp' && type !== 'hotp') throw new InvalidArgumentError('type must be totp or hotp');
-    if (!(algorithm in SECRET_LEN))
+    if (!Object.hasOwn(SECRET_LENGTH, algorithm))
       throw new InvalidArgumentError('algorithm must be SHA1, SHA256 or SHA512');
     if (!Number.isInteger(digits) || digits < 6 || digits > 10)
       throw new InvalidArgumentError('digits must be 6-10');
     if (!Number.isInteger(period) || period < 1 || period > 3600)
       throw new InvalidArgumentError('period must be 1-3600');
-    const secret = e.secret ? Buffer.from(e.secret) : randomBytes(SECRET_LEN[algorithm]);
+    const secret = e.secret ? Buffer.from(e.secret) : generateOtpSecret(algorithm);
     if (secret.length < 16 || secret.length > 128)
       throw new InvalidArgumentError('secret must be 16-128 bytes');
+    // Built (and so checked: no colon or control character in issuer/account) before anything is stored.
+    const uri = buildOtpauthUri({
+      type,
+      secret,
+      account: e.account ?? e.id,
+      ...(e.issuer ? { issuer: e.issuer } : {}),
+      algorithm,
+      digits,
+      ...(type === 'totp' ? { period } : { counter: 0 }),
+    });
     const created = await this.#store.createCredential({
       id: e.id,
       type,
@@ -155,15 +150,7 @@ export class OtpValidator {
       createdAt: Math.floor(this.#clock()),
     });
     if (!created) throw new OtpCredentialExistsError('a credential with this id already exists');
-    const secretBase32 = base32(secret);
-    const label = encodeURIComponent(e.issuer ? `${e.issuer}:${e.account ?? e.id}` : (e.account ?? e.id));
-    const q = new URLSearchParams({ secret: secretBase32 });
-    if (e.issuer) q.set('issuer', e.issuer);
-    q.set('algorithm', algorithm);
-    q.set('digits', String(digits));
-    if (type === 'totp') q.set('period', String(period));
-    else q.set('counter', '0');
-    return { secret, secretBase32, uri: `otpauth://${type}/${label}?${q.toString()}` };
+    return { secret, secretBase32: base32Encode(secret, { padding: false }), uri };
   }
 
   #secret(rec: OtpCredentialRecord): Buffer {
@@ -215,6 +202,9 @@ export class OtpValidator {
     if (code.length !== rec.digits) throw new OtpFormatError(`the code must be ${rec.digits} digits`);
     const secret = this.#secret(rec);
     const given = Buffer.from(code, 'ascii');
+    const hash = HASH[rec.algorithm];
+    const matches = (counter: number) =>
+      valueMatches(hotpValue(secret, hash, counter, rec.digits), rec.digits, given);
 
     if (rec.type === 'hotp') {
       // RFC 4226 7.4: look ahead from the last accepted counter. Which counter matched is not secret, so
@@ -223,14 +213,14 @@ export class OtpValidator {
       let matched = -1;
       let replayed = false;
       for (let c = rec.last + 1; c <= rec.last + this.#lookAhead; c++) {
-        if (codeEquals(hotpBytes(secret, c, rec.algorithm, rec.digits), given)) {
+        if (matches(c)) {
           matched = c;
           break;
         }
       }
       if (matched < 0) {
         for (let c = Math.max(0, rec.last - this.#lookAhead); c <= rec.last; c++) {
-          if (codeEquals(hotpBytes(secret, c, rec.algorithm, rec.digits), given)) replayed = true;
+          if (matches(c)) replayed = true;
         }
       }
       if (matched < 0) {
@@ -250,7 +240,7 @@ export class OtpValidator {
     let replayed = false;
     for (let s = center - this.#window; s <= center + this.#window; s++) {
       if (s < 0 || Math.abs(s - current) > this.#maxDrift) continue;
-      if (codeEquals(hotpBytes(secret, s, rec.algorithm, rec.digits), given)) {
+      if (matches(s)) {
         if (s > rec.last) {
           // Prefer the match nearest the current step (several can only match by chance).
           if (!Number.isFinite(matched) || Math.abs(s - current) < Math.abs(matched - current)) matched = s;
