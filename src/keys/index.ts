@@ -1,12 +1,16 @@
-export { buildJwks, exportJwk, generateKey, importJwk, thumbprint } from './jwk.js';
+export { bindKeyObjects, buildJwks, exportJwk, generateKey, importJwk, thumbprint } from './jwk.js';
 export {
   decryptWithPassphrase,
   encryptWithPassphrase,
   readKeyFile,
   readKeyFileSync,
+  readPrivateFileSync,
   writeKeyFile,
   writeKeyFileSync,
 } from './keyfile.js';
 export { Keyring, type KeyringOptions } from './keyring.js';
-export { LocalJwks, MAX_JWKS_KEYS } from './local_jwks.js';
+export { LocalJwks, type LocalJwksOptions, MAX_JWKS_KEYS } from './local_jwks.js';
+export { exportPem, importPem, MAX_PEM_CHARS } from './pem.js';
+export { RemoteJwks, type RemoteJwksOptions } from './remote_jwks.js';
+export { headerSelector, keyMatches, selectKey } from './select.js';
 export type { Jwk, Jwks, JwsAlg, KeyAlg, KeySelector, OfftokenKey, SealAlg } from './types.js';
