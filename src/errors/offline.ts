@@ -6,9 +6,24 @@ import { OfftokenError } from './base.js';
  * from "raise an alarm" (replayed, tampered) without parsing messages.
  */
 
-/** The envelope did not verify or decrypt: tampered, truncated, re-ordered, wrong key, or not a token at all. */
+/** The envelope is well formed but its signature or tag does not verify: tampered (or a key without a kid to tell). */
 export class OfflineTokenInvalidError extends OfftokenError {
   override readonly code: string = 'ERR_OFFLINE_TOKEN_INVALID';
+}
+
+/** Not a compact envelope of the right shape: bad base64url or header, re-ordered or mis-sized segments. */
+export class OfflineTokenMalformedError extends OfftokenError {
+  override readonly code: string = 'ERR_OFFLINE_TOKEN_MALFORMED';
+}
+
+/** The envelope ends early: segments missing, or the final signature/tag segment cut short. */
+export class OfflineTokenTruncatedError extends OfftokenError {
+  override readonly code: string = 'ERR_OFFLINE_TOKEN_TRUNCATED';
+}
+
+/** The token names (by `kid`, or by its `enc` size) a key this reader does not hold. */
+export class OfflineTokenWrongKeyError extends OfftokenError {
+  override readonly code: string = 'ERR_OFFLINE_TOKEN_WRONG_KEY';
 }
 
 /** The token's `exp` (plus the tolerance) has passed. */

@@ -89,7 +89,7 @@ export function buildClaims(
   if (aud !== undefined) claims.aud = aud;
   if (opts.ctr !== undefined) claims.ctr = opts.ctr;
   const action = normaliseAction(opts.act, opts.params);
-  if (action !== undefined) claims.action = action;
+  if (action !== undefined) claims.act = action;
   if (payload !== undefined) claims.dat = payload;
   return claims;
 }
@@ -140,9 +140,10 @@ export function validateClaims(raw: unknown, policy: ClaimsPolicy): OfflineToken
     if (c[k] !== undefined && typeof c[k] !== 'string') throw invalid(`the ${k} claim must be a string`);
   if (c.ctr !== undefined && (!Number.isSafeInteger(c.ctr) || (c.ctr as number) < 0))
     throw invalid('the ctr claim must be a non-negative integer');
-  if (c.action !== undefined) {
-    const a = c.action as { name?: unknown; params?: unknown } | null;
-    if (typeof a !== 'object' || a === null) throw invalid('the action claim must be an object');
+  if (c.act !== undefined) {
+    const a = c.act as { name?: unknown; params?: unknown } | null;
+    if (typeof a !== 'object' || a === null || Array.isArray(a))
+      throw invalid('the act claim must be an object');
     normaliseAction(a as OfflineAction, undefined, invalid);
   }
   if (c.dat !== undefined && !depthOk(c.dat, 0))

@@ -2,13 +2,22 @@ import type { KeyObject } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError, OfftokenError } from '../errors/base.js';
 import { OfflineTokenClaimInvalidError, OfflineTokenTooLargeError } from '../errors/offline.js';
+import { ALGS, checkKey } from '../jose/lib/alg.js';
 import type { JwsHeader } from '../jose/types.js';
 import type { Keyring } from '../keys/index.js';
 import type { OfftokenKey } from '../keys/types.js';
 import { buildClaims, validateClaims } from './claims.js';
 import { consumeToken } from './consume.js';
 import { deriveOfflineKey } from './derive.js';
-import { open, type ReadKey, SEALED_ENCS, type SealedEnc, seal } from './envelope.js';
+import {
+  type EnvelopeWriter,
+  makeWriter,
+  open,
+  type ReadKey,
+  SEALED_ENCS,
+  type SealedEnc,
+  seal,
+} from './envelope.js';
 import type {
   AuditSink,
   ConsumeStore,
@@ -32,12 +41,6 @@ function modeOfAlg(alg: string): OfflineMode | undefined {
   if (alg === 'EdDSA') return 'signed';
   if (alg === 'HS256') return 'mac';
   return undefined;
-}
-
-interface Signer {
-  key: KeyObject;
-  kid: string | undefined;
-  enc: SealedEnc;
 }
 
 /** Which KeyObject of an OfftokenKey serves a mode, for writing or reading. */
@@ -71,7 +74,9 @@ export class OfflineTokenGenerator {
   readonly namespace: string;
   readonly #clock: Clock;
   readonly #audit: AuditSink | undefined;
-  readonly #signer: Signer | undefined;
+  readonly #signer: EnvelopeWriter | undefined;
+  /** Writers for keyring keys, built once per key (the keyring's active key changes on rotation). */
+  readonly #ringWriters = new WeakMap<OfftokenKey, EnvelopeWriter>();
   readonly #keyring: Keyring | undefined;
   readonly #readKey: ReadKey | undefined;
 
@@ -118,8 +123,12 @@ export class OfflineTokenGenerator {
       const w = keyFor(o.key, mode, true);
       const r = keyFor(o.key, mode, false);
       if (r === undefined) throw new InvalidArgumentError('the key holds no usable key material');
-      this.#readKey = r;
-      if (w !== undefined) this.#signer = { key: w, kid: o.key.kid, enc: this.#encOf(o.key) };
+      if (mode !== 'sealed') {
+        const alg = mode === 'signed' ? 'EdDSA' : 'HS256';
+        checkKey(alg, ALGS[alg], r, 'verify');
+      } else this.#encOf(o.key);
+      this.#readKey = { key: r, kid: o.key.kid };
+      if (w !== undefined) this.#signer = makeWriter(mode, w, o.key.kid, this.#encOf(o.key));
     } else if (o.keyring !== undefined) {
       const ring = o.keyring;
       let active: OfftokenKey | undefined;
@@ -133,14 +142,8 @@ export class OfflineTokenGenerator {
         throw new InvalidArgumentError('give mode: the keyring has no signing key to infer it from');
       this.mode = mode;
       this.#keyring = ring;
-      // A JWE header says alg "dir"; the keyring selects sealed keys by their enc, so the resolver passes that.
-      this.#readKey =
-        mode === 'sealed'
-          ? (h: JwsHeader) => {
-              const hh = h as unknown as { kid?: string; enc?: string };
-              return ring.resolve({ ...(hh.kid !== undefined && { kid: hh.kid }), alg: hh.enc } as never);
-            }
-          : (h: JwsHeader) => ring.resolve(h);
+      // The keyring selects by kid and alg (a JWE's alg "dir" matches a key whose alg is the header's enc).
+      this.#readKey = (h: JwsHeader) => ring.resolve(h);
     } else {
       const mode = o.mode ?? 'sealed';
       if (mode === 'signed')
@@ -154,8 +157,9 @@ export class OfflineTokenGenerator {
         bits,
         ...(o.salt !== undefined && { salt: o.salt }),
       });
-      this.#readKey = key;
-      this.#signer = { key, kid: undefined, enc: ENC_BY_BITS[bits] };
+      // No kid: a kid derived from the secret would fingerprint a password across deployments.
+      this.#readKey = { key, kid: undefined };
+      this.#signer = makeWriter(mode, key, undefined, ENC_BY_BITS[bits]);
     }
   }
 
@@ -168,13 +172,19 @@ export class OfflineTokenGenerator {
     return enc;
   }
 
-  #currentSigner(): Signer {
+  #currentSigner(): EnvelopeWriter {
     if (this.#signer) return this.#signer;
     if (this.#keyring) {
       const k = this.#keyring.signingKey();
+      const cached = this.#ringWriters.get(k);
+      if (cached) return cached;
       checkKeyAlg(k, this.mode);
       const w = keyFor(k, this.mode, true);
-      if (w !== undefined) return { key: w, kid: k.kid, enc: this.#encOf(k) };
+      if (w !== undefined) {
+        const writer = makeWriter(this.mode, w, k.kid, this.#encOf(k));
+        this.#ringWriters.set(k, writer);
+        return writer;
+      }
     }
     throw new InvalidArgumentError(
       this.mode === 'signed'
@@ -200,7 +210,7 @@ export class OfflineTokenGenerator {
     }
     if (json.length > this.maxTokenSize)
       throw new OfflineTokenTooLargeError(`the claims exceed the ${this.maxTokenSize}-character token limit`);
-    const token = seal(json, { mode: this.mode, key: signer.key, kid: signer.kid, enc: signer.enc });
+    const token = seal(json, signer);
     if (token.length > this.maxTokenSize)
       throw new OfflineTokenTooLargeError(
         `the token would exceed ${this.maxTokenSize} characters; carry less data`,
@@ -211,7 +221,7 @@ export class OfflineTokenGenerator {
       jti: claims.jti,
       sub: claims.sub,
       device: claims.device,
-      action: claims.action?.name,
+      action: claims.act?.name,
       exp: claims.exp,
     });
     return { token, claims };
@@ -228,8 +238,8 @@ export class OfflineTokenGenerator {
       const readKey = this.#readKey;
       if (readKey === undefined)
         throw new InvalidArgumentError('this generator has no key to read tokens with');
-      const opened = open(token, this.mode, readKey, this.maxTokenSize);
-      kid = typeof opened.header.kid === 'string' ? opened.header.kid : undefined;
+      const opened = open(token, this.mode, readKey);
+      kid = opened.kid;
       let raw: unknown;
       try {
         raw = JSON.parse(opened.payload.toString('utf8'));
@@ -267,7 +277,7 @@ export class OfflineTokenGenerator {
       jti: r.claims.jti,
       sub: r.claims.sub,
       device: r.claims.device,
-      action: r.claims.action?.name,
+      action: r.claims.act?.name,
       ctr: r.claims.ctr,
     });
   }

@@ -30,8 +30,11 @@ export interface OfflineTokenClaims {
   aud?: string | string[];
   /** Monotonic per-device counter (non-negative safe integer). */
   ctr?: number;
-  /** The action; named `action` on the wire because RFC 8693 registered `act` for the actor of a delegation. */
-  action?: OfflineAction;
+  /**
+   * The action the token authorises, with its parameters. Not RFC 8693's actor claim of the same name: the
+   * explicit `typ` (offtoken+jwt) keeps offline tokens apart from token-exchange JWTs.
+   */
+  act?: OfflineAction;
   /** The caller's payload (what `read` returns). */
   dat?: JsonValue;
 }

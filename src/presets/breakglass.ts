@@ -73,19 +73,19 @@ export async function useBreakGlassToken(
   try {
     const r = gen.verify(token, { audience: BREAKGLASS_AUDIENCE });
     claims = r.claims;
-    const scope = claims.action?.params?.scope;
-    if (claims.action?.name !== BREAKGLASS_ACTION || typeof scope !== 'string')
+    const scope = claims.act?.params?.scope;
+    if (claims.act?.name !== BREAKGLASS_ACTION || typeof scope !== 'string')
       throw new OfflineTokenScopeError('the token is not a break-glass token');
     if (o.scope !== undefined && scope !== o.scope)
       throw new OfflineTokenScopeError(`the token is for scope ${scope}, not ${o.scope}`);
     await gen.consume(r, o.consume);
-    o.audit.record('breakglass.use', { scope, jti: claims.jti, index: claims.action?.params?.index });
+    o.audit.record('breakglass.use', { scope, jti: claims.jti, index: claims.act?.params?.index });
     return { scope, claims };
   } catch (e) {
     o.audit.record('breakglass.reject', {
       code: (e as { code?: string }).code ?? 'ERR_INTERNAL',
       jti: claims?.jti,
-      scope: claims?.action?.params?.scope,
+      scope: claims?.act?.params?.scope,
     });
     throw e;
   }

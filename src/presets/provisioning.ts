@@ -80,7 +80,7 @@ export async function checkProvisioningToken(
     const r = gen.verify(token, { audience: PROVISION_AUDIENCE });
     const c = r.claims;
     // Scope first, so a token minted for something else is refused without burning its jti.
-    if (c.action?.name !== PROVISION_ACTION || c.device === undefined || c.sub !== c.device)
+    if (c.act?.name !== PROVISION_ACTION || c.device === undefined || c.sub !== c.device)
       throw new OfflineTokenScopeError('the token is not a device provisioning token');
     await gen.consume(r, options.consume);
     options.audit?.record('provision.accept', { serial: c.device, jti: c.jti, kid: r.kid });

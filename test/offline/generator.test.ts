@@ -29,7 +29,7 @@ describe('OfflineTokenGenerator round trip', () => {
       const r = gen.verify(token);
       assert.equal(r.claims.sub, 'alice');
       assert.equal(r.claims.device, 'dev-1');
-      assert.deepEqual(r.claims.action, { name: 'unlock-door' });
+      assert.deepEqual(r.claims.act, { name: 'unlock-door' });
       assert.equal(r.claims.exp - r.claims.iat, 60);
       assert.match(r.claims.jti, /^[A-Za-z0-9_-]{22}$/);
     });
@@ -70,7 +70,7 @@ describe('OfflineTokenGenerator round trip', () => {
       ctr: 5,
     });
     const r = gen.verify(t);
-    assert.deepEqual(r.claims.action, { name: 'approve-payment', params: { amount: 10000, payee: 'bob' } });
+    assert.deepEqual(r.claims.act, { name: 'approve-payment', params: { amount: 10000, payee: 'bob' } });
     assert.equal(r.claims.aud, 'gate-7');
     assert.equal(r.claims.ctr, 5);
     assert.equal(r.payload, undefined);
@@ -226,14 +226,14 @@ describe('audit events', () => {
     const gen = new OfflineTokenGenerator({ key, audit });
     const token = gen.generate({ secret: 'payload-secret' }, { sub: 'alice' });
     gen.read(token);
-    throwsCode(() => gen.read(`${token}x`), 'ERR_OFFLINE_TOKEN_INVALID');
+    throwsCode(() => gen.read(`${token}x`), 'ERR_OFFLINE_TOKEN_MALFORMED');
     assert.deepEqual(
       events.map((e) => e.event),
       ['token.issue', 'token.accept', 'token.reject'],
     );
     assert.equal(events[0]!.fields.kid, key.kid);
     assert.equal(events[0]!.fields.jti, events[1]!.fields.jti);
-    assert.equal(events[2]!.fields.code, 'ERR_OFFLINE_TOKEN_INVALID');
+    assert.equal(events[2]!.fields.code, 'ERR_OFFLINE_TOKEN_MALFORMED');
     const text = JSON.stringify(events);
     assert.ok(!text.includes(token.slice(-20)));
     assert.ok(!text.includes('payload-secret'));
