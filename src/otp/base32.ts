@@ -73,7 +73,7 @@ export function base32Decode(text: string): Buffer {
     if (v < 0) throw new Base32Error(`base32 input has a character outside A-Z and 2-7 at position ${i + 1}`);
     if (pad > 0) throw new Base32Error('base32 padding may only end the input');
     chars++;
-    value = ((value << 5) | v) & 0x3ff;
+    value = ((value << 5) | v) & 0xfff;
     bits += 5;
     if (bits >= 8) {
       out[n++] = (value >>> (bits - 8)) & 0xff;

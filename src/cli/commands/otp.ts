@@ -1,64 +1,263 @@
 import type { Command } from 'commander';
-import QRCode from 'qrcode';
+import { EncodingError } from '../../errors/base.js';
+import { base32Decode, base32Encode } from '../../otp/base32.js';
+import { hotp, type OtpAlgorithm } from '../../otp/hotp.js';
+import { ocra, parseOcraSuite } from '../../otp/ocra.js';
+import { renderQr, writeQrFile } from '../../otp/qr.js';
+import { generateOtpSecret } from '../../otp/secret.js';
+import { totp, totpStep } from '../../otp/totp.js';
+import { buildOtpauthUri } from '../../otp/uri.js';
 import { OtpValidator } from '../../otp/validator.js';
 import { openStore, resolveStoreKey } from '../../stores/index.js';
-import { action, intOption, print, UsageError } from '../io.js';
+import { action, argOrStdin, intOption, print, UsageError } from '../io.js';
 
-// `otp enroll` / `otp verify` (stateful validator over a store). The code/ocra/uri commands of the OTP
-// codes engineer register on the same `otp` group.
-export function registerOtpStoreCommands(otp: Command): void {
-  otp
-    .command('enroll')
-    .description(
-      'Create an OTP credential in a store and print its otpauth:// URI. The secret is sealed with the store key: OFFTOKEN_STORE_KEY (base64url, 32 bytes) or, for sqlite:PATH, the file PATH.key (created 0600)',
-    )
-    .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db]')
-    .requiredOption('--id <id>', 'credential id')
-    .option('--type <type>', 'totp or hotp', 'totp')
-    .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
-    .option('--digits <n>', 'code length 6-10', '6')
-    .option('--period <s>', 'TOTP period in seconds', '30')
-    .option('--issuer <issuer>', 'issuer shown by the authenticator app')
-    .option('--account <account>', 'account name shown by the app (default: the id)')
+const MAX_FLAG = 4096;
+
+function algorithmOption(text: string): OtpAlgorithm {
+  const a = text.toUpperCase().replace('-', '');
+  if (a !== 'SHA1' && a !== 'SHA256' && a !== 'SHA512')
+    throw new UsageError('--algorithm must be SHA1, SHA256 or SHA512');
+  return a;
+}
+
+function hexOption(text: string, flag: string): Buffer {
+  if (text.length > MAX_FLAG) throw new UsageError(`${flag} is too long`);
+  if (text.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(text)) throw new EncodingError(`${flag} is not hex`);
+  return Buffer.from(text, 'hex');
+}
+
+/** A 64-bit unsigned integer option, decimal or 0x-hex (RFC 6287's examples write T in hex). */
+function u64Option(text: string, flag: string): bigint {
+  if (!/^(?:[0-9]{1,20}|0x[0-9A-Fa-f]{1,16})$/.test(text))
+    throw new UsageError(`${flag} must be a decimal or 0x-hex integer`);
+  const n = BigInt(text);
+  if (n > 2n ** 64n - 1n) throw new UsageError(`${flag} must fit 64 unsigned bits`);
+  return n;
+}
+
+async function printQr(uri: string, o: { qr?: boolean; qrPng?: string; qrSvg?: string }): Promise<void> {
+  if (o.qr) process.stdout.write(await renderQr(uri, 'terminal'));
+  if (o.qrPng !== undefined) await writeQrFile(uri, o.qrPng, 'png');
+  if (o.qrSvg !== undefined) await writeQrFile(uri, o.qrSvg, 'svg');
+}
+
+function qrOptions(c: Command): Command {
+  return c
     .option('--qr', 'also print the URI as a QR code on the terminal')
+    .option('--qr-png <file>', 'write the URI as a QR code PNG (mode 0600: it holds the secret)')
+    .option('--qr-svg <file>', 'write the URI as a QR code SVG (mode 0600)');
+}
+
+// `otp code`, `otp ocra`, `otp uri`: stateless codes and enrolment URIs.
+export function registerOtpCodeCommands(otp: Command): void {
+  otp
+    .command('code')
+    .description(
+      'Print the TOTP (RFC 6238) code for now or --time, or the HOTP (RFC 4226) code for --counter. Errors: ERR_BASE32_INVALID, ERR_INVALID_ARGUMENT (secret under 10 bytes), ERR_USAGE',
+    )
+    .requiredOption(
+      '--secret <base32>',
+      'shared secret in base32 (case, spaces and padding are forgiven); - reads stdin',
+    )
+    .option('--hotp', 'HOTP (counter-based) instead of TOTP')
+    .option('--counter <n>', 'HOTP counter (with --hotp)')
+    .option('--time <unixsec>', 'TOTP: compute for this time instead of now')
+    .option('--digits <d>', 'code length 6-10', '6')
+    .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
+    .option('--period <p>', 'TOTP time step in seconds', '30')
+    .option('--t0 <unixsec>', 'TOTP: the time steps count from (T0)', '0')
+    .option('--json', 'print {"code", "counter"} or {"code", "step", "period", "remaining"}')
     .action(
       action(
-        async (o: {
-          store: string;
-          id: string;
-          type: string;
-          algorithm: string;
+        (o: {
+          secret: string;
+          hotp?: boolean;
+          counter?: string;
+          time?: string;
           digits: string;
+          algorithm: string;
           period: string;
-          issuer?: string;
-          account?: string;
-          qr?: boolean;
+          t0: string;
+          json?: boolean;
         }) => {
-          if (o.type !== 'totp' && o.type !== 'hotp') throw new UsageError('--type must be totp or hotp');
-          if (o.algorithm !== 'SHA1' && o.algorithm !== 'SHA256' && o.algorithm !== 'SHA512') {
-            throw new UsageError('--algorithm must be SHA1, SHA256 or SHA512');
+          const algorithm = algorithmOption(o.algorithm);
+          const digits = intOption(o.digits, '--digits', 6, 10);
+          const secret = base32Decode(o.secret === '-' ? argOrStdin(undefined, 'secret') : o.secret);
+          if (o.hotp) {
+            if (o.counter === undefined) throw new UsageError('--hotp needs --counter N');
+            if (o.time !== undefined) throw new UsageError('--time applies to TOTP, not --hotp');
+            const counter = intOption(o.counter, '--counter', 0);
+            const code = hotp(secret, counter, { algorithm, digits });
+            print(o.json ? { code, counter } : code, o.json);
+            return;
           }
-          const storeKey = resolveStoreKey(o.store);
-          const store = await openStore(o.store);
-          try {
-            const v = new OtpValidator({ store, storeKey });
-            const { uri } = await v.enroll({
-              id: o.id,
-              type: o.type,
-              algorithm: o.algorithm,
-              digits: intOption(o.digits, '--digits', 6, 10),
-              period: intOption(o.period, '--period', 1, 3600),
-              ...(o.issuer !== undefined ? { issuer: o.issuer } : {}),
-              ...(o.account !== undefined ? { account: o.account } : {}),
-            });
-            print(uri);
-            if (o.qr) process.stdout.write(await QRCode.toString(uri, { type: 'terminal', small: true }));
-          } finally {
-            await store.close();
-          }
+          if (o.counter !== undefined) throw new UsageError('--counter needs --hotp');
+          const period = intOption(o.period, '--period', 1, 86400);
+          const t0 = intOption(o.t0, '--t0', 0, 2 ** 40);
+          const now = o.time !== undefined ? intOption(o.time, '--time', 0, 2 ** 40) : Date.now() / 1000;
+          const code = totp(secret, { algorithm, digits, period, t0, now });
+          if (!o.json) return print(code);
+          const step = totpStep({ period, t0, now });
+          print({ code, step, period, remaining: t0 + (step + 1) * period - Math.floor(now) }, true);
         },
       ),
     );
+
+  otp
+    .command('ocra')
+    .description(
+      'Print the OCRA (RFC 6287) response for a suite such as OCRA-1:HOTP-SHA1-6:QN08 or OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1. Errors: ERR_OCRA_SUITE_INVALID, ERR_OCRA_INPUT_INVALID, ERR_ENCODING_INVALID',
+    )
+    .requiredOption('--suite <suite>', 'OCRA suite string')
+    .requiredOption('--key-hex <hex>', 'shared key in hex')
+    .option('--counter <c>', 'C: the counter (suites with C)')
+    .option('--question <q>', 'Q: the challenge in the suite format (QN decimal, QA alphanumeric, QH hex)')
+    .option('--pin <pin>', 'P: the PIN, hashed with the suite hash')
+    .option('--pin-hash <hex>', 'P: the PIN hash itself')
+    .option('--session <hex>', 'S: session information in hex')
+    .option('--timestamp <t>', 'T: time steps since the epoch, decimal or 0x-hex (default: now)')
+    .option('--json', 'print {"suite", "response"}')
+    .action(
+      action(
+        (o: {
+          suite: string;
+          keyHex: string;
+          counter?: string;
+          question?: string;
+          pin?: string;
+          pinHash?: string;
+          session?: string;
+          timestamp?: string;
+          json?: boolean;
+        }) => {
+          if (o.pin !== undefined && o.pinHash !== undefined)
+            throw new UsageError('give --pin or --pin-hash, not both');
+          const suite = parseOcraSuite(o.suite);
+          const key = hexOption(o.keyHex, '--key-hex');
+          const response = ocra(suite, key, {
+            question: o.question as string,
+            ...(o.counter !== undefined ? { counter: u64Option(o.counter, '--counter') } : {}),
+            ...(o.pin !== undefined ? { pin: o.pin } : {}),
+            ...(o.pinHash !== undefined ? { pinHash: o.pinHash } : {}),
+            ...(o.session !== undefined ? { session: o.session } : {}),
+            ...(o.timestamp !== undefined ? { timestamp: u64Option(o.timestamp, '--timestamp') } : {}),
+          });
+          print(o.json ? { suite: suite.suite, response } : response, o.json);
+        },
+      ),
+    );
+
+  qrOptions(
+    otp
+      .command('uri')
+      .description(
+        'Print an otpauth:// Key URI for an authenticator app (a new CSPRNG secret unless --secret), optionally as a QR code. Errors: ERR_BASE32_INVALID, ERR_INVALID_ARGUMENT (colon or control character in issuer/account)',
+      )
+      .requiredOption('--issuer <issuer>', 'provider or service shown by the app')
+      .requiredOption('--account <account>', 'account name shown by the app')
+      .option('--secret <base32>', 'use this secret (default: new, 20 bytes for SHA1, hash length otherwise)')
+      .option('--type <type>', 'totp or hotp', 'totp')
+      .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
+      .option('--digits <d>', 'code length 6-10', '6')
+      .option('--period <p>', 'TOTP time step in seconds', '30')
+      .option('--counter <n>', 'HOTP initial counter', '0')
+      .option('--json', 'print {"uri", "secret"}'),
+  ).action(
+    action(
+      async (o: {
+        issuer: string;
+        account: string;
+        secret?: string;
+        type: string;
+        algorithm: string;
+        digits: string;
+        period: string;
+        counter: string;
+        json?: boolean;
+        qr?: boolean;
+        qrPng?: string;
+        qrSvg?: string;
+      }) => {
+        if (o.type !== 'totp' && o.type !== 'hotp') throw new UsageError('--type must be totp or hotp');
+        const algorithm = algorithmOption(o.algorithm);
+        const secret = o.secret !== undefined ? base32Decode(o.secret) : generateOtpSecret(algorithm);
+        const uri = buildOtpauthUri({
+          type: o.type,
+          secret,
+          issuer: o.issuer,
+          account: o.account,
+          algorithm,
+          digits: intOption(o.digits, '--digits', 6, 10),
+          ...(o.type === 'totp'
+            ? { period: intOption(o.period, '--period', 1, 86400) }
+            : { counter: intOption(o.counter, '--counter', 0) }),
+        });
+        print(o.json ? { uri, secret: base32Encode(secret, { padding: false }) } : uri, o.json);
+        await printQr(uri, o);
+      },
+    ),
+  );
+}
+
+// `otp enroll` / `otp verify` (stateful validator over a store).
+export function registerOtpStoreCommands(otp: Command): void {
+  qrOptions(
+    otp
+      .command('enroll')
+      .description(
+        'Create an OTP credential in a store and print its otpauth:// URI. The secret is sealed with the store key: OFFTOKEN_STORE_KEY (base64url, 32 bytes) or, for sqlite:PATH, the file PATH.key (created 0600)',
+      )
+      .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db]')
+      .requiredOption('--id <id>', 'credential id')
+      .option('--type <type>', 'totp or hotp', 'totp')
+      .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
+      .option('--digits <n>', 'code length 6-10', '6')
+      .option('--period <s>', 'TOTP period in seconds', '30')
+      .option('--issuer <issuer>', 'issuer shown by the authenticator app')
+      .option('--account <account>', 'account name shown by the app (default: the id)')
+      .option('--json', 'print {"id", "uri"}'),
+  ).action(
+    action(
+      async (o: {
+        store: string;
+        id: string;
+        type: string;
+        algorithm: string;
+        digits: string;
+        period: string;
+        issuer?: string;
+        account?: string;
+        json?: boolean;
+        qr?: boolean;
+        qrPng?: string;
+        qrSvg?: string;
+      }) => {
+        if (o.type !== 'totp' && o.type !== 'hotp') throw new UsageError('--type must be totp or hotp');
+        const algorithm = algorithmOption(o.algorithm);
+        const digits = intOption(o.digits, '--digits', 6, 10);
+        const period = intOption(o.period, '--period', 1, 3600);
+        const storeKey = resolveStoreKey(o.store);
+        const store = await openStore(o.store);
+        let uri: string;
+        try {
+          const v = new OtpValidator({ store, storeKey });
+          ({ uri } = await v.enroll({
+            id: o.id,
+            type: o.type,
+            algorithm,
+            digits,
+            period,
+            ...(o.issuer !== undefined ? { issuer: o.issuer } : {}),
+            ...(o.account !== undefined ? { account: o.account } : {}),
+          }));
+        } finally {
+          await store.close();
+        }
+        print(o.json ? { id: o.id, uri } : uri, o.json);
+        await printQr(uri, o);
+      },
+    ),
+  );
 
   otp
     .command('verify')
@@ -86,6 +285,11 @@ export function registerOtpStoreCommands(otp: Command): void {
 }
 
 export function register(program: Command): void {
-  const otp = program.command('otp').description('One-time passwords (RFC 4226 HOTP, RFC 6238 TOTP)');
+  const otp = program
+    .command('otp')
+    .description(
+      'One-time passwords: HOTP (RFC 4226), TOTP (RFC 6238), OCRA (RFC 6287), enrolment and validation',
+    );
+  registerOtpCodeCommands(otp);
   registerOtpStoreCommands(otp);
 }
