@@ -1,18 +1,18 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 import { type Clock, nowSeconds, systemClock } from '../clock.js';
 import { decodeBase64url } from '../encoding/base64url.js';
 import { InvalidArgumentError } from '../errors/base.js';
 import { DownscopeExpiredError } from '../errors/dpop.js';
-import { sealDir } from './jwe.js';
-import type { AccessRule } from './rules.js';
+import { DirSealer } from './jwe.js';
+import { type AccessRule, parseRules } from './rules.js';
 
 /**
  * A client-side deriver: imports the session key once, then seals any number of boundaries offline.
  * Each token = `<intermediary>~<JWE dir A256GCM of {rules, exp}>`, a fresh IV per token.
  */
 export class DownscopedTokenDeriver {
-  readonly #intermediary: string;
-  readonly #key: KeyObject;
+  readonly #sealer: DirSealer;
+  readonly #prefix: string;
   readonly #exp: number;
   readonly #clock: Clock;
 
@@ -21,13 +21,18 @@ export class DownscopedTokenDeriver {
       throw new InvalidArgumentError('intermediary must be a compact JWS');
     const sk = decodeBase64url(sessionKey, 'session key');
     if (sk.length !== 32) throw new InvalidArgumentError('the session key must be 32 bytes');
-    this.#intermediary = intermediary;
-    this.#key = createSecretKey(sk);
+    this.#prefix = `${intermediary}~`;
+    this.#sealer = new DirSealer(createSecretKey(sk), {});
     // The client reads (not verifies: it has no reason to distrust its own authority) the intermediary's exp.
-    const payload = JSON.parse(
-      decodeBase64url(intermediary.split('.')[1] ?? '', 'intermediary').toString('utf8'),
-    ) as { exp?: unknown };
-    if (typeof payload.exp !== 'number') throw new InvalidArgumentError('intermediary has no exp');
+    let payload: { exp?: unknown } | null;
+    try {
+      payload = JSON.parse(
+        decodeBase64url(intermediary.split('.')[1] ?? '', 'intermediary').toString('utf8'),
+      ) as { exp?: unknown } | null;
+    } catch {
+      throw new InvalidArgumentError('intermediary must be a compact JWS');
+    }
+    if (typeof payload?.exp !== 'number') throw new InvalidArgumentError('intermediary has no exp');
     this.#exp = payload.exp;
     this.#clock = opts.clock ?? systemClock;
   }
@@ -38,7 +43,8 @@ export class DownscopedTokenDeriver {
     if (now >= this.#exp)
       throw new DownscopeExpiredError('the intermediary token has expired: exchange a new one');
     const exp = opts.expiresIn === undefined ? this.#exp : Math.min(this.#exp, now + opts.expiresIn);
-    return `${this.#intermediary}~${sealDir(JSON.stringify({ rules, exp }), this.#key, {})}`;
+    // structural limits are checked here too, so a malformed boundary fails at the client, not later
+    return this.#prefix + this.#sealer.seal(JSON.stringify({ rules: parseRules(rules, true), exp }));
   }
 }
 

@@ -39,6 +39,8 @@ export interface VerifiedDownscopedToken {
 const bad = (why: string) => new DownscopeInvalidError(`invalid downscoped token: ${why}`);
 
 interface OpenedIntermediary {
+  /** The exact intermediary bytes this entry was verified from. */
+  token: string;
   sub: string;
   exp: number;
   grant: AccessRule[];
@@ -86,7 +88,7 @@ function openIntermediary(intermediary: string, o: VerifyDownscopedOptions): Ope
   } catch {
     throw bad('the session key does not open with the resource-server key');
   }
-  return { sub: claims.sub, exp: claims.exp, grant, sessionKey };
+  return { token: intermediary, sub: claims.sub, exp: claims.exp, grant, sessionKey };
 }
 
 /**
@@ -108,10 +110,11 @@ export class DownscopedTokenVerifier {
   readonly #o: VerifyDownscopedOptions;
   readonly #cache = new Map<string, OpenedIntermediary>();
   constructor(options: Omit<VerifyDownscopedOptions, 'resource' | 'permission'>) {
-    this.#o = { ...options };
+    const { resource: _r, permission: _p, ...rest } = options as VerifyDownscopedOptions;
+    this.#o = rest;
   }
   verify(token: string, request: { resource?: string; permission?: string } = {}): VerifiedDownscopedToken {
-    return verifyWith(token, { ...this.#o, ...request }, this.#cache);
+    return verifyWith(token, this.#o, this.#cache, request);
   }
 }
 
@@ -119,16 +122,28 @@ function verifyWith(
   token: string,
   o: VerifyDownscopedOptions,
   cache: Map<string, OpenedIntermediary> | undefined,
+  request: { resource?: string; permission?: string } = o,
 ): VerifiedDownscopedToken {
   if (typeof token !== 'string' || token.length > MAX_DOWNSCOPED_TOKEN_SIZE)
     throw bad('not a string within 32 KiB');
   const tilde = token.indexOf('~');
   if (tilde < 1 || token.indexOf('~', tilde + 1) !== -1) throw bad('expected <intermediary>~<boundary>');
   const now = (o.clock ?? systemClock)();
-  const opened = cache?.get(token.slice(0, tilde)) ?? openIntermediary(token.slice(0, tilde), o);
-  if (cache && !cache.has(token.slice(0, tilde))) {
-    if (cache.size >= INTERMEDIARY_CACHE_SIZE) cache.clear();
-    cache.set(token.slice(0, tilde), opened);
+  // The cache is looked up by the intermediary's signature segment (short to hash) and a hit must match the
+  // intermediary byte for byte: a signature pasted onto another header or payload is never taken as verified.
+  let opened: OpenedIntermediary | undefined;
+  let sigKey: string | undefined;
+  if (cache) {
+    sigKey = token.slice(token.lastIndexOf('.', tilde) + 1, tilde);
+    const hit = cache.get(sigKey);
+    if (hit && hit.token.length === tilde && token.startsWith(hit.token)) opened = hit;
+  }
+  if (!opened) {
+    opened = openIntermediary(token.slice(0, tilde), o);
+    if (cache && sigKey !== undefined) {
+      if (cache.size >= INTERMEDIARY_CACHE_SIZE) cache.clear();
+      cache.set(sigKey, opened);
+    }
   }
   if (now >= opened.exp) throw new DownscopeExpiredError('the intermediary token has expired');
   const { grant, sessionKey } = opened;
@@ -149,14 +164,16 @@ function verifyWith(
     if (!narrows(r, grant))
       throw new DownscopeWidensGrantError('an access-boundary rule grants more than the original grant');
   }
-  if (o.resource !== undefined || o.permission !== undefined) {
-    if (typeof o.resource !== 'string' || typeof o.permission !== 'string')
+  const resource = request.resource;
+  const permission = request.permission;
+  if (resource !== undefined || permission !== undefined) {
+    if (typeof resource !== 'string' || typeof permission !== 'string')
       throw new InvalidArgumentError('resource and permission go together');
     const allowed = rules.some((r) => {
-      if (!o.resource!.startsWith(r.resource_prefix) || !r.permissions.includes(o.permission!)) return false;
+      if (!resource.startsWith(r.resource_prefix) || !r.permissions.includes(permission)) return false;
       if (r.condition === undefined) return true;
       // A condition that errors (bad syntax, missing field) denies: fail closed.
-      const v = run(r.condition, { resource: o.resource!, permission: o.permission!, now });
+      const v = run(r.condition, { resource, permission, now });
       return !isCelError(v) && v === true;
     });
     if (!allowed)

@@ -293,4 +293,26 @@ describe('DownscopedTokenVerifier', () => {
     v1.verify(t);
     code(() => v2.verify(t), 'ERR_DOWNSCOPE_INVALID');
   });
+  it('does not take a cached signature pasted onto another intermediary payload as verified', () => {
+    const v = new DownscopedTokenVerifier({ intermediaryVerifier: as.publicKey, rsKey, clock });
+    const boundary = [{ resource_prefix: 'bucket/acme/', permissions: ['read'] }];
+    v.verify(deriveDownscopedToken(inter.token, inter.sessionKey, boundary, { clock }));
+    // same header and signature, a payload granting everything under the same session key
+    const [h, p, sig] = inter.token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    claims.grant = [{ resource_prefix: '', permissions: ['read', 'write', 'admin'] }];
+    const forged = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${sig}`;
+    const wide = [{ resource_prefix: 'bucket/', permissions: ['admin'] }];
+    code(
+      () => v.verify(deriveDownscopedToken(forged, inter.sessionKey, wide, { clock })),
+      'ERR_DOWNSCOPE_INVALID',
+    );
+  });
+  it('refuses to derive a malformed boundary or from a malformed intermediary', () => {
+    const d = new DownscopedTokenDeriver(inter.token, inter.sessionKey, { clock });
+    code(() => d.derive([]), 'ERR_DOWNSCOPE_INVALID');
+    code(() => d.derive([{ resource_prefix: 'a/', permissions: [] }]), 'ERR_DOWNSCOPE_INVALID');
+    code(() => new DownscopedTokenDeriver('a.!!!.c', inter.sessionKey), 'ERR_INVALID_ARGUMENT');
+    code(() => new DownscopedTokenDeriver('a.bm90IGpzb24.c', inter.sessionKey), 'ERR_INVALID_ARGUMENT');
+  });
 });
