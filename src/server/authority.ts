@@ -3,7 +3,7 @@ import path from 'node:path';
 import { type Clock, systemClock } from '../clock.js';
 import { loadResourceServerKey, type ResourceServerKey } from '../downscope/rs-key.js';
 import { DpopNonceManager } from '../dpop/nonce.js';
-import { AuthoritySignatureError } from '../errors/server.js';
+import { AuthoritySignatureError, OAuthInvalidGrantError } from '../errors/server.js';
 import { OidcTrust } from '../federation/oidc.js';
 import { SamlTrust } from '../federation/saml.js';
 import { decodeCompact, signCompact, verifyDecoded } from '../status-list/jws.js';
@@ -26,6 +26,8 @@ export interface IssueRequest {
   scope?: string;
   /** Upper bound on exp (an exchanged external token's exp). */
   notAfter?: number;
+  /** RFC 8693 4.1: the authenticated client acting for the federated subject. */
+  act?: { sub: string };
   extra?: Record<string, unknown>;
 }
 
@@ -96,12 +98,16 @@ export class Authority {
     const now = this.now();
     let exp = now + this.config.accessTokenTtl;
     if (r.notAfter !== undefined) exp = Math.min(exp, Math.floor(r.notAfter));
+    // an external token inside its clock-skew grace has no lifetime left to hand on
+    if (exp <= now) throw new OAuthInvalidGrantError('the subject token has no remaining lifetime');
     const jti = randomBytes(16).toString('base64url');
     const { listId, idx } = this.db.allocateStatusSlot(
       this.config.statusList.bits,
       this.config.statusList.size,
     );
+    // mapped attributes first: a mapping can never overwrite a registered claim (config also refuses the names)
     const claims: Record<string, unknown> = {
+      ...(r.extra ?? {}),
       iss: this.issuer,
       sub: r.sub,
       aud: r.aud ?? this.config.defaultAudience ?? this.issuer,
@@ -110,7 +116,7 @@ export class Authority {
       exp,
       jti,
       ...(r.scope ? { scope: r.scope } : {}),
-      ...(r.extra ?? {}),
+      ...(r.act ? { act: r.act } : {}),
       status: { status_list: { idx, uri: this.statusListUri(listId) } },
     };
     const { kid, privateKey } = this.keyring.signingKey();
@@ -206,6 +212,14 @@ export class Authority {
     });
     this.listCache.set(listId, { token, exp: now + Math.ceil(ttl / 2) });
     return token;
+  }
+
+  /** Picks up a keyring rotated by another process; true when the keys changed. */
+  reloadKeys(): boolean {
+    if (!this.keyring.reloadIfChanged()) return false;
+    this.listCache.clear();
+    this.verifiedCache.clear();
+    return true;
   }
 
   rotateKeys(): string {

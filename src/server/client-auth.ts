@@ -9,6 +9,12 @@ import type { Authority } from './authority.js';
 /** RFC 7523 2.2 client_assertion_type for private_key_jwt. */
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
+/**
+ * One replay namespace for grant assertions and client assertions: a jti accepted once is refused everywhere,
+ * so an assertion captured from /introspect cannot be replayed as a grant at /token (RFC 7523 3 item 7).
+ */
+const REPLAY_NS = 'assertion';
+
 /** True when the request carries client authentication parameters. */
 export function hasClientAssertion(p: Record<string, string>): boolean {
   return p.client_assertion !== undefined || p.client_assertion_type !== undefined;
@@ -30,7 +36,7 @@ export function authenticateClient(a: Authority, p: Record<string, string>, endp
       db: a.db,
       audiences: [a.issuer, a.tokenEndpoint, `${a.issuer}${endpoint}`],
       now: a.now(),
-      replayNs: 'client_assertion',
+      replayNs: REPLAY_NS,
       ...(p.client_id !== undefined ? { clientId: p.client_id } : {}),
     }).clientId;
   } catch (e) {
@@ -47,7 +53,7 @@ export function verifyGrantAssertion(a: Authority, assertion: string | undefined
       db: a.db,
       audiences: [a.tokenEndpoint, a.issuer],
       now: a.now(),
-      replayNs: 'jwt_bearer',
+      replayNs: REPLAY_NS,
     }).clientId;
   } catch (e) {
     if (e instanceof AssertionRejected) throw new OAuthInvalidGrantError(`${e.reason}: ${e.message}`);

@@ -77,6 +77,24 @@ const KEYS = new Set([
   'federation',
 ]);
 
+/** Claims the authority sets itself (RFC 9068 2.2, RFC 8693 4, status list): a mapping may not produce them. */
+const RESERVED_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'client_id',
+  'scope',
+  'act',
+  'may_act',
+  'cnf',
+  'status',
+  'auth_time',
+]);
+
 function int(v: unknown, name: string, min: number, max: number): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max)
@@ -123,6 +141,11 @@ export function resolveConfig(partial: Partial<ServerConfig> & Record<string, un
       throw new ServerConfigError(`provider ${p.issuer} needs at least one audience`);
     if (typeof p.attribute_mapping?.subject !== 'string')
       throw new ServerConfigError(`provider ${p.issuer} needs attribute_mapping.subject`);
+    for (const name of Object.keys(p.attribute_mapping))
+      if (RESERVED_CLAIMS.has(name))
+        throw new ServerConfigError(
+          `provider ${p.issuer}: attribute_mapping.${name} would overwrite a registered claim of the issued token`,
+        );
   }
   return c;
 }

@@ -5,7 +5,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { encodeBase64url } from '../encoding/base64url.js';
 import { ServerConfigError } from '../errors/server.js';
 import { type AuthorityAlg, algForKey } from '../status-list/jws.js';
@@ -59,6 +59,8 @@ export class AuthorityKeyring {
   private activeKid = '';
   private byKid = new Map<string, LoadedKey>();
   private jwksCache: { keys: Record<string, unknown>[] } | undefined;
+  /** Identity of the file last read or written: a change means another process (the CLI) rotated. */
+  private fileStamp = '';
 
   private constructor(
     private readonly file: string | undefined,
@@ -87,6 +89,7 @@ export class AuthorityKeyring {
       if (parsed.version !== 1 || !Array.isArray(parsed.keys))
         throw new ServerConfigError('unknown keyring format');
       ring.load(parsed);
+      ring.fileStamp = stamp(statSync(file));
     } else {
       const k = generate(alg, now);
       ring.load({ version: 1, active: k.kid, keys: [k] });
@@ -124,6 +127,34 @@ export class AuthorityKeyring {
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, this.file);
+    this.fileStamp = stamp(statSync(this.file));
+  }
+
+  /**
+   * Re-reads the file when another process replaced it (`offtoken authority rotate-key` writes a new file and
+   * renames it over the old one, so a reader sees the old or the new keyring, never half of one). Returns
+   * true when the keys changed. A file that cannot be read keeps the keys in memory (the caller logs it).
+   */
+  reloadIfChanged(): boolean {
+    if (!this.file) return false;
+    let st: Stats;
+    try {
+      st = statSync(this.file);
+    } catch {
+      throw new ServerConfigError(`keyring ${this.file} disappeared`);
+    }
+    if (stamp(st) === this.fileStamp) return false;
+    const fresh = AuthorityKeyring.openOrCreate(this.file, this.alg, 0);
+    this.keys = fresh.keys;
+    this.activeKid = fresh.activeKid;
+    this.byKid = fresh.byKid;
+    this.jwksCache = undefined;
+    this.fileStamp = fresh.fileStamp;
+    return true;
+  }
+
+  get activeKeyId(): string {
+    return this.activeKid;
   }
 
   signingKey(): { kid: string; privateKey: KeyObject } {
@@ -157,7 +188,8 @@ export class AuthorityKeyring {
     old.exp = now + overlapSeconds;
     // drop keys whose verify-only window has passed
     const kept = this.keys.filter((k) => k.exp === undefined || now < k.exp);
-    const fresh = generate(this.alg, now);
+    // the algorithm of the keyring, not of whoever opens it (the CLI opens it without the config)
+    const fresh = generate(old.alg, now);
     this.load({
       version: 1,
       active: fresh.kid,
@@ -166,6 +198,10 @@ export class AuthorityKeyring {
     this.save();
     return fresh.kid;
   }
+}
+
+function stamp(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
 export { algForKey };

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SENDER_CONSTRAINED_OAUTH_ERRORS } from '../dpop/token-endpoint.js';
 import { OfftokenError } from '../errors/base.js';
@@ -54,8 +55,32 @@ export function oauthErrorHandler(err: FastifyError | Error, req: FastifyRequest
 }
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
+  const route = `${req.method} ${req.url.split('?')[0]}`;
   void reply
     .code(404)
     .header('cache-control', 'no-store')
-    .send({ error: 'invalid_request', error_description: `no route ${req.method} ${req.url.split('?')[0]}` });
+    .send({
+      error: 'invalid_request',
+      error_description: `no route ${route.length > 120 ? `${route.slice(0, 120)}...` : route}`,
+    });
+}
+
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them (garbage request line, headers over 16 KiB,
+ * a request timeout): answered with the same RFC 6749 JSON shape, then the socket is closed.
+ */
+export function rawClientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, description] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request was not received in time']
+        : [400, 'Bad Request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }

@@ -109,6 +109,46 @@ describe('CLI: clients and offline status check against a running authority', ()
     assert.match(String(disabled.body.error_description), /^disabled_client:/);
   });
 
+  it('authority rotate-key rotates a running server: old tokens keep verifying, new ones use the new kid', async () => {
+    const { createLocalJWKSet, jwtVerify } = await import('jose');
+    const sa = path.join(dir, 'sa-rot.json');
+    assert.equal(
+      cli(['clients', 'add', '--id', 'rotk', '--generate', sa, '--data-dir', s.dataDir]).status,
+      0,
+    );
+    const tokenUrl = `${s.base}/token`;
+    const grant = async () => {
+      const r = await post(tokenUrl, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        assertion: cli(['clients', 'assertion', '--key', sa, '--aud', tokenUrl]).stdout.trim(),
+      });
+      assert.equal(r.status, 200, r.text);
+      return r.body.access_token as string;
+    };
+    const before = await grant();
+    const r = cli(['authority', 'rotate-key', '--data-dir', s.dataDir, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { active: string; previous: string };
+    assert.notEqual(out.active, out.previous);
+    // what the server's once-a-second keyring watch runs, called directly so the test does not wait on a timer
+    assert.equal(s.app.authority.reloadKeys(), true);
+    assert.equal(s.app.authority.reloadKeys(), false);
+    const after = await grant();
+    const set = (await (await fetch(`${s.base}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    assert.deepEqual(set.keys.map((k) => k.kid).sort(), [out.active, out.previous].sort());
+    const jwks = createLocalJWKSet(set);
+    assert.equal((await jwtVerify(before, jwks, { typ: 'at+jwt' })).protectedHeader.kid, out.previous);
+    assert.equal((await jwtVerify(after, jwks, { typ: 'at+jwt' })).protectedHeader.kid, out.active);
+  });
+
+  it('authority rotate-key without a keyring is ERR_SERVER_CONFIG', () => {
+    const r = cli(['authority', 'rotate-key', '--data-dir', path.join(dir, 'none')]);
+    assert.equal(r.status, 1);
+    assert.equal(JSON.parse(r.stderr).error.code, 'ERR_SERVER_CONFIG');
+  });
+
   it('clients add with a duplicate id fails with ERR_CLIENT_REGISTRY', () => {
     const r = cli([
       'clients',

@@ -70,6 +70,30 @@ describe('server config', () => {
     );
   });
 
+  it('rejects a mapping that would overwrite a registered claim of the issued token', async () => {
+    const { resolveConfig } = await import('../../src/server/config.js');
+    for (const name of ['exp', 'iss', 'client_id', 'status', 'cnf'])
+      assert.equal(
+        code(() =>
+          resolveConfig({
+            federation: {
+              providers: [
+                {
+                  type: 'oidc',
+                  issuer: 'https://x',
+                  jwks: { keys: [] },
+                  audiences: ['a'],
+                  attribute_mapping: { subject: 'assertion.sub', [name]: 'assertion.x' },
+                },
+              ],
+            },
+          }),
+        ),
+        'ERR_SERVER_CONFIG',
+        name,
+      );
+  });
+
   it('rejects a federation provider whose CEL does not compile at load', async () => {
     const { Authority } = await import('../../src/server/authority.js');
     const { resolveConfig } = await import('../../src/server/config.js');

@@ -240,14 +240,14 @@ describe('introspection, revocation, status lists, rotation, token exchange', ()
     });
   }
 
-  function samlAssertion(nameId: string, groups = ['admins']): string {
+  function samlAssertion(nameId: string, groups = ['admins'], lifetimeMs = 120_000): string {
     const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
     return (
       `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_s1" Version="2.0" IssueInstant="${iso(now)}">` +
       '<saml:Issuer>https://idp.example</saml:Issuer>' +
       `<saml:Subject><saml:NameID>${nameId}</saml:NameID></saml:Subject>` +
-      `<saml:Conditions NotBefore="${iso(now - 60_000)}" NotOnOrAfter="${iso(now + 120_000)}">` +
+      `<saml:Conditions NotBefore="${iso(now - 60_000)}" NotOnOrAfter="${iso(now + lifetimeMs)}">` +
       '<saml:AudienceRestriction><saml:Audience>https://auth.example</saml:Audience></saml:AudienceRestriction></saml:Conditions>' +
       `<saml:AttributeStatement><saml:Attribute Name="groups">${groups.map((g) => `<saml:AttributeValue>${g}</saml:AttributeValue>`).join('')}` +
       '<saml:AttributeValue>x</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>'
@@ -276,6 +276,13 @@ describe('introspection, revocation, status lists, rotation, token exchange', ()
     const r = await exchangeSaml(wrapped);
     assert.equal(r.status, 400, r.text);
     assert.equal(r.body.error, 'invalid_grant');
+  });
+
+  it('token exchange refuses a SAML assertion past NotOnOrAfter but inside the clock skew (no lifetime left)', async () => {
+    const r = await exchangeSaml(signSaml(samlAssertion('alice@acme.example', ['admins'], -20_000)));
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error, 'invalid_grant');
+    assert.match(String(r.body.error_description), /no remaining lifetime/);
   });
 
   it('token exchange rejects a SAML assertion whose CEL condition is false', async () => {

@@ -137,7 +137,8 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
         notAfter: id.exp,
         ...(aud ? { aud } : {}),
         ...(scope ? { scope } : {}),
-        extra: { ...id.attributes, ...(clientId ? { act: { sub: clientId } } : {}), ...cnfClaims(sc) },
+        ...(clientId ? { act: { sub: clientId } } : {}),
+        extra: { ...id.attributes, ...cnfClaims(sc) },
       });
       return {
         access_token: t.token,

@@ -35,7 +35,10 @@ export function registerWellKnown(app: FastifyInstance, a: Authority): void {
     const id = req.params.id;
     const token = /^\d{1,9}$/.test(id) ? a.statusListToken(id) : undefined;
     if (!token)
-      return reply.code(404).send({ error: 'invalid_request', error_description: 'no such status list' });
+      return reply
+        .code(404)
+        .header('cache-control', 'no-store')
+        .send({ error: 'invalid_request', error_description: 'no such status list' });
     reply
       .header('content-type', 'application/statuslist+jwt')
       .header('cache-control', `max-age=${a.config.statusList.ttl}`);
