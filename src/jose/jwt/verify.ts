@@ -1,7 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { JwtInvalidError } from '../../errors/jose.js';
 import { splitJws, verifyJws } from '../jws/verify.js';
+import { algSpec } from '../lib/alg.js';
 import { validateClaims } from '../lib/claims.js';
+import { validateCrit } from '../lib/header.js';
 import { DEFAULT_MAX_DEPTH, parseJsonObject } from '../lib/json.js';
 import type { AsyncKeyResolver, JwtPolicy, KeyResolver, VerifiedJwt } from '../types.js';
 
@@ -32,6 +34,9 @@ export async function verifyJwtAsync<P = Record<string, unknown>>(
 ): Promise<VerifiedJwt<P>> {
   if (typeof key !== 'function') return verifyJwt<P>(token, key, policy);
   const { header } = splitJws(token, policy.maxTokenSize);
+  // A header the verifier will refuse must not cost a key lookup: for a remote JWKS that would be a fetch.
+  algSpec(header.alg, policy.algorithms);
+  if (header.crit !== undefined) validateCrit(header, policy.crit);
   const k = await key(header);
   return verifyJwt<P>(token, k, policy);
 }
