@@ -1,6 +1,15 @@
 // The whole public API. Everything not exported here is internal.
 
 export {
+  attenuate,
+  type CaveatContext,
+  caveat,
+  mintAttenuated,
+  parseAttenuated,
+  type VerifyAttenuatedOptions,
+  verifyAttenuated,
+} from './attenuation/index.js';
+export {
   type AuditEntry,
   AuditLog,
   type AuditLogOptions,
@@ -10,8 +19,111 @@ export {
 } from './audit/index.js';
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
+export {
+  type ContextConditions,
+  checkClaimConditions,
+  checkDevicePosture,
+  checkIpCondition,
+  checkTimeWindow,
+  evaluateConditions,
+  ipInRanges,
+  type PostureRequirement,
+  type RequestContext,
+  type TimeWindow,
+} from './conditions/index.js';
+export {
+  type AccessRule,
+  type CreateIntermediaryOptions,
+  createIntermediary,
+  DownscopedTokenDeriver,
+  DownscopedTokenVerifier,
+  deriveDownscopedToken,
+  grantFromScope,
+  type Intermediary,
+  intermediaryForAccessToken,
+  loadResourceServerKey,
+  type ResourceServerKey,
+  TOKEN_TYPE_INTERMEDIARY,
+  type VerifiedDownscopedToken,
+  type VerifyDownscopedOptions,
+  verifyDownscopedToken,
+} from './downscope/index.js';
+export {
+  accessTokenHash,
+  type CreateDpopProofOptions,
+  createDpopProof,
+  DpopNonceManager,
+  type DpopPluginOptions,
+  dpopPlugin,
+  jwkThumbprint,
+  SENDER_CONSTRAINED_OAUTH_ERRORS,
+  type SenderConstraint,
+  senderConstraintForTokenRequest,
+  type VerifiedDpopProof,
+  type VerifiedDpopRequest,
+  type VerifyDpopProofOptions,
+  type VerifyDpopRequestOptions,
+  verifyDpopProof,
+  verifyDpopRequest,
+} from './dpop/index.js';
 export { decodeBase64url, encodeBase64url } from './encoding/base64url.js';
 export * from './errors/index.js';
+export {
+  type AsyncKeyResolver,
+  decodeJwtUnverified,
+  decryptJwe,
+  encryptJwe,
+  type JweDecryptOptions,
+  type JweEnc,
+  type JweEncryptOptions,
+  type JwsAlg,
+  type JwsHeader,
+  type JwsSignHeader,
+  type JwsVerifyOptions,
+  type JwtPolicy,
+  type JwtSignOptions,
+  type KeyResolver,
+  signJws,
+  signJwt,
+  type VerifiedJws,
+  type VerifiedJwt,
+  verifyJws,
+  verifyJwt,
+  verifyJwtAsync,
+} from './jose/index.js';
+export {
+  buildJwks,
+  exportJwk,
+  exportPem,
+  generateKey,
+  importJwk,
+  importPem,
+  type Jwk,
+  type Jwks,
+  type KeyAlg,
+  Keyring,
+  type KeyringOptions,
+  type KeySelector,
+  LocalJwks,
+  type OfftokenKey,
+  RemoteJwks,
+  type RemoteJwksOptions,
+  readKeyFile,
+  readKeyFileSync,
+  type SealAlg,
+  selectKey,
+  thumbprint,
+  writeKeyFile,
+  writeKeyFileSync,
+} from './keys/index.js';
+export {
+  type CertificateInput,
+  certificateThumbprint,
+  checkCertificateBinding,
+  type MtlsPluginOptions,
+  mtlsBindingFromRequest,
+  mtlsPlugin,
+} from './mtls/index.js';
 export type {
   ActionCodeOptions,
   ActionParams,
@@ -42,4 +154,17 @@ export {
   verifyActionCode,
 } from './offline/index.js';
 export * from './presets/index.js';
+export {
+  createServiceAccount,
+  jwtAssertion,
+  parseServiceAccount,
+  readServiceAccountFile,
+  type ServiceAccount,
+  type ServiceAccountAlg,
+  type ServiceAccountFile,
+  selfSignedJwt,
+  serviceAccountJwks,
+  serviceAccountToJson,
+  writeServiceAccountFile,
+} from './service-account/index.js';
 export type { CounterStore, ReplayStore } from './stores/types.js';
