@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import jsQR from 'jsqr';
+import {
+  base32Decode,
+  base32Encode,
+  buildOtpauthUri,
+  generateOtpSecret,
+  parseOtpauthUri,
+  renderQr,
+  writeQrFile,
+} from '../../src/otp/index.js';
+
+const require = createRequire(import.meta.url);
+const { PNG } = require('pngjs') as {
+  PNG: { sync: { read(b: Buffer): { width: number; height: number; data: Buffer } } };
+};
+
+function throwsCode(fn: () => unknown, code: string): void {
+  assert.throws(fn, (e: { code?: string }) => {
+    assert.equal(e.code, code);
+    return true;
+  });
+}
+
+describe('base32', () => {
+  it('round-trips random bytes of every length, padded or not', () => {
+    for (let n = 0; n <= 70; n++) {
+      const b = randomBytes(n);
+      assert.deepEqual(base32Decode(base32Encode(b)), b);
+      assert.deepEqual(base32Decode(base32Encode(b, { padding: false })), b);
+    }
+  });
+
+  it('forgives lower case, spaces, hyphens and missing padding', () => {
+    const b = Buffer.from('12345678901234567890');
+    assert.deepEqual(base32Decode('gezd gnbv gy3t qojq gezd gnbv gy3t qojq'), b);
+    assert.deepEqual(base32Decode('GEZD-GNBV-GY3T-QOJQ-GEZD-GNBV-GY3T-QOJQ'), b);
+    assert.deepEqual(base32Decode('MZXW6'), Buffer.from('foo'));
+  });
+
+  it('rejects bad characters, misplaced or wrong padding and impossible lengths with ERR_BASE32_INVALID', () => {
+    for (const s of [
+      'MZXW1',
+      'MZXW8',
+      'MZ0W6',
+      'MZXW6!',
+      'MZXW6\n',
+      'MZXW6\t',
+      'MZ=XW6',
+      'MZXW6=',
+      'MZXW6====',
+      'M',
+      'MZX',
+      'MZXW6Y',
+      'Ä',
+    ]) {
+      throwsCode(() => base32Decode(s), 'ERR_BASE32_INVALID');
+    }
+    throwsCode(() => base32Decode(7 as unknown as string), 'ERR_BASE32_INVALID');
+  });
+
+  it('rejects oversized input with ERR_INPUT_TOO_LARGE', () => {
+    throwsCode(() => base32Decode('A'.repeat(4097)), 'ERR_INPUT_TOO_LARGE');
+  });
+});
+
+describe('secrets', () => {
+  it('come from the CSPRNG at 20 bytes for SHA1 and the hash length otherwise', () => {
+    assert.equal(generateOtpSecret().length, 20);
+    assert.equal(generateOtpSecret('SHA256').length, 32);
+    assert.equal(generateOtpSecret('SHA512').length, 64);
+    assert.notDeepEqual(generateOtpSecret(), generateOtpSecret());
+    throwsCode(() => generateOtpSecret('SHA1', 8), 'ERR_INVALID_ARGUMENT');
+  });
+});
+
+describe('otpauth:// Key URI', () => {
+  const secret = Buffer.from('12345678901234567890');
+
+  it('builds the Key Uri Format with a URL-encoded issuer:account label', () => {
+    assert.equal(
+      buildOtpauthUri({ type: 'totp', secret, issuer: 'ACME Co', account: 'jane+doe@example.com' }),
+      'otpauth://totp/ACME%20Co%3Ajane%2Bdoe%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30',
+    );
+    assert.equal(
+      buildOtpauthUri({ type: 'hotp', secret, account: 'ü', algorithm: 'SHA512', digits: 8, counter: 42 }),
+      'otpauth://hotp/%C3%BC?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&algorithm=SHA512&digits=8&counter=42',
+    );
+  });
+
+  it('parses what it builds, and the forms apps emit', () => {
+    const key = {
+      type: 'totp',
+      secret,
+      issuer: 'Bank & Co',
+      account: 'a b',
+      algorithm: 'SHA256',
+      digits: 8,
+      period: 60,
+    } as const;
+    assert.deepEqual(parseOtpauthUri(buildOtpauthUri(key)), key);
+    assert.deepEqual(
+      parseOtpauthUri('otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example'),
+      {
+        type: 'totp',
+        secret: base32Decode('JBSWY3DPEHPK3PXP'),
+        account: 'alice@google.com',
+        issuer: 'Example',
+        algorithm: 'SHA1',
+        digits: 6,
+        period: 30,
+      },
+    );
+    const h = parseOtpauthUri(
+      'OTPAUTH://HOTP/ACME%3A%20%20bob?SECRET=jbswy3dpehpk3pxp&counter=7&algorithm=sha1',
+    );
+    assert.deepEqual(
+      { account: h.account, issuer: h.issuer, counter: h.counter, type: h.type, algorithm: h.algorithm },
+      { account: 'bob', issuer: 'ACME', counter: 7, type: 'hotp', algorithm: 'SHA1' },
+    );
+    assert.equal(
+      parseOtpauthUri('otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&image=https%3A%2F%2Fa.b%2Fi.png').account,
+      'x',
+    );
+  });
+
+  it('rejects malformed URIs with ERR_OTPAUTH_URI_INVALID', () => {
+    const S = 'secret=JBSWY3DPEHPK3PXP';
+    for (const u of [
+      '',
+      'https://totp/x?secret=JBSWY3DPEHPK3PXP',
+      'otpauth:totp/x?secret=JBSWY3DPEHPK3PXP',
+      `otpauth://motp/x?${S}`,
+      `otpauth://totp/?${S}`,
+      `otpauth://totp/x?${S}#frag`,
+      `otpauth://totp/x%ZZ?${S}`,
+      `otpauth://totp/a:b:c?${S}`,
+      `otpauth://totp/:b?${S}`,
+      `otpauth://totp/x%0A?${S}`,
+      'otpauth://totp/x',
+      'otpauth://totp/x?secret=',
+      'otpauth://totp/x?secret=JBSWY3DPEHPK3PX1',
+      'otpauth://totp/x?secret=JBSWY3DP',
+      `otpauth://totp/x?${S}&${S}`,
+      `otpauth://totp/x?${S}&algorithm=MD5`,
+      `otpauth://totp/x?${S}&digits=5`,
+      `otpauth://totp/x?${S}&digits=11`,
+      `otpauth://totp/x?${S}&digits=6.0`,
+      `otpauth://totp/x?${S}&digits=-6`,
+      `otpauth://totp/x?${S}&period=0`,
+      `otpauth://totp/x?${S}&period=99999999999999999999`,
+      `otpauth://hotp/x?${S}`,
+      `otpauth://hotp/x?${S}&counter=-1`,
+      `otpauth://totp/A:x?${S}&issuer=B`,
+      `otpauth://totp/x?${S}&issuer=a%3Ab`,
+      `otpauth://totp/x?${S}${'&p='.repeat(40)}`,
+    ]) {
+      throwsCode(() => parseOtpauthUri(u), 'ERR_OTPAUTH_URI_INVALID');
+    }
+    throwsCode(() => parseOtpauthUri(null as unknown as string), 'ERR_OTPAUTH_URI_INVALID');
+    throwsCode(() => parseOtpauthUri(`otpauth://totp/x?${S}&x=${'a'.repeat(5000)}`), 'ERR_INPUT_TOO_LARGE');
+  });
+
+  it('refuses to build an ambiguous or out-of-range URI with ERR_INVALID_ARGUMENT', () => {
+    const ok = { type: 'totp', secret, account: 'a' } as const;
+    for (const bad of [
+      { account: 'a:b' },
+      { issuer: 'i:j' },
+      { account: '' },
+      { account: 'a\nb' },
+      { secret: randomBytes(9) },
+      { digits: 5 },
+      { period: 0 },
+      { type: 'motp' },
+    ]) {
+      throwsCode(() => buildOtpauthUri({ ...ok, ...bad } as never), 'ERR_INVALID_ARGUMENT');
+    }
+  });
+});
+
+describe('QR codes', () => {
+  const uri = buildOtpauthUri({
+    type: 'totp',
+    secret: randomBytes(64),
+    issuer: 'ACME',
+    account: 'alice@example.com',
+    algorithm: 'SHA512',
+  });
+
+  it('encode the URI (PNG decoded back with jsQR), also as SVG and for the terminal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'offtoken-qr-'));
+    await writeQrFile(uri, join(dir, 'k.png'), 'png');
+    await writeQrFile(uri, join(dir, 'k.svg'), 'svg');
+    assert.equal(statSync(join(dir, 'k.png')).mode & 0o777, 0o600);
+    const png = PNG.sync.read(readFileSync(join(dir, 'k.png')));
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.equal(decoded?.data, uri);
+    assert.match(readFileSync(join(dir, 'k.svg'), 'utf8'), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    const term = await renderQr(uri, 'terminal');
+    assert.ok(term.split('\n').length > 20);
+  });
+
+  it('refuses oversized text with ERR_INPUT_TOO_LARGE', async () => {
+    await assert.rejects(renderQr('x'.repeat(3000), 'svg'), { code: 'ERR_INPUT_TOO_LARGE' });
+  });
+});
