@@ -252,6 +252,13 @@ describe('hostile: registered claims', () => {
     });
     assert.ok(verifyJwt(hsToken({ iat: NOW + 60 }), hs, { ...base, clockTolerance: 60 }));
   });
+  it('a policy whose time or tolerance is not a number fails closed', () => {
+    const t = hsToken({ exp: NOW - 1000 });
+    rejects(v(t, { clockTolerance: Number.NaN }), 'ERR_INVALID_ARGUMENT');
+    rejects(v(t, { clockTolerance: -1 }), 'ERR_INVALID_ARGUMENT');
+    rejects(v(t, { now: Number.NaN }), 'ERR_INVALID_ARGUMENT');
+    rejects(v(t, { maxTokenAge: Number.NaN }), 'ERR_INVALID_ARGUMENT');
+  });
   it('maxTokenAge: older than allowed, or no iat to tell', () => {
     const t = hsToken({ iat: NOW - 100 });
     assert.ok(verifyJwt(t, hs, { ...base, maxTokenAge: 100 }));
@@ -281,8 +288,12 @@ describe('hostile: protected header', () => {
       '{"alg":"HS256","crit":"exp","exp":1}',
       '{"alg":"HS256","crit":[1]}',
       '{"alg":"HS256","crit":["exp"]}',
+      '{"alg":"HS256","crit":["toString"]}',
     ])
-      rejects(() => verifyJwt(hsToken({}, h), hs, { ...base, crit: ['exp'] }), 'ERR_JOSE_HEADER_INVALID');
+      rejects(
+        () => verifyJwt(hsToken({}, h), hs, { ...base, crit: ['exp', 'toString'] }),
+        'ERR_JOSE_HEADER_INVALID',
+      );
   });
   it('b64: false (RFC 7797) in any form', () => {
     for (const h of [

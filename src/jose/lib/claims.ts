@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../../errors/base.js';
 import { JwtClaimInvalidError, JwtExpiredError, JwtInvalidError } from '../../errors/jose.js';
 import type { JwsHeader, JwtPolicy } from '../types.js';
 
@@ -26,6 +27,11 @@ export function validateClaims(header: JwsHeader, payload: Record<string, unknow
   }
   const now = policy.now ?? (policy.clock ? policy.clock() : Date.now() / 1000);
   const tol = policy.clockTolerance ?? 0;
+  // A NaN time or tolerance would make every comparison below false, i.e. accept expired tokens: fail closed.
+  if (!Number.isFinite(now) || !(tol >= 0 && tol !== Number.POSITIVE_INFINITY))
+    throw new InvalidArgumentError('now and clockTolerance must be finite numbers (tolerance >= 0)');
+  if (policy.maxTokenAge !== undefined && !(policy.maxTokenAge >= 0 && Number.isFinite(policy.maxTokenAge)))
+    throw new InvalidArgumentError('maxTokenAge must be a finite number of seconds >= 0');
   for (const name of policy.requiredClaims ?? [])
     if (payload[name] === undefined)
       throw new JwtClaimInvalidError(`the ${name} claim is required`, name, 'missing');

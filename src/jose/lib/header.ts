@@ -69,7 +69,7 @@ export function validateCrit(header: JwsHeader, understood: readonly string[] | 
   for (const name of crit as string[]) {
     if (REGISTERED.has(name))
       throw new JoseHeaderInvalidError(`crit must not list the registered name ${name}`);
-    if (!(name in header))
+    if (!Object.hasOwn(header, name))
       throw new JoseHeaderInvalidError(`crit lists ${name.slice(0, 32)} but the header lacks it`);
     if (!understood?.includes(name))
       throw new JoseCritUnsupportedError(`the critical extension ${name.slice(0, 32)} is not understood`);
