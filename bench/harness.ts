@@ -51,15 +51,39 @@ async function runFor(fn: () => unknown, ms: number): Promise<{ ops: number; sec
 
 /** Median of `rounds` timed rounds after a warm-up, in operations per second. */
 export async function measureCase(c: BenchCase, opts: { roundMs: number; rounds: number }): Promise<number> {
-  if (c.measure) return c.measure(opts.roundMs * opts.rounds);
-  const fn = c.fn;
-  if (!fn) throw new Error(`case ${c.case}/${c.impl} has neither fn nor measure`);
-  await runFor(fn, Math.max(50, opts.roundMs / 2));
-  const rates: number[] = [];
-  for (let r = 0; r < opts.rounds; r++) {
-    const { ops, seconds } = await runFor(fn, opts.roundMs);
-    rates.push(ops / seconds);
+  return (await measureGroup([c], opts))[0]!;
+}
+
+/**
+ * Measures the implementations of one case together: after a warm-up of each, every round runs each
+ * implementation in turn, and each gets the median of its rounds. Interleaving keeps the ratios fair when
+ * the machine's load drifts during the run (a busy machine slows all of them in the same rounds).
+ * Self-measuring cases (`measure`) run on their own, once.
+ */
+export async function measureGroup(
+  cases: readonly BenchCase[],
+  opts: { roundMs: number; rounds: number },
+): Promise<number[]> {
+  const out = new Array<number>(cases.length).fill(0);
+  const timed: number[] = [];
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i]!;
+    if (c.measure) out[i] = await c.measure(opts.roundMs * opts.rounds);
+    else if (c.fn) timed.push(i);
+    else throw new Error(`case ${c.case}/${c.impl} has neither fn nor measure`);
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)]!;
+  const warm = Math.max(50, opts.roundMs / 2);
+  for (const i of timed) await runFor(cases[i]!.fn!, warm);
+  const rates = timed.map(() => [] as number[]);
+  for (let r = 0; r < opts.rounds; r++) {
+    for (let t = 0; t < timed.length; t++) {
+      const { ops, seconds } = await runFor(cases[timed[t]!]!.fn!, opts.roundMs);
+      rates[t]!.push(ops / seconds);
+    }
+  }
+  for (let t = 0; t < timed.length; t++) {
+    const list = rates[t]!.sort((a, b) => a - b);
+    out[timed[t]!] = list[Math.floor(list.length / 2)]!;
+  }
+  return out;
 }

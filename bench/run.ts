@@ -6,7 +6,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type BenchResult, type BenchSuite, measureCase } from './harness.js';
+import { type BenchCase, type BenchResult, type BenchSuite, measureGroup } from './harness.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -29,30 +29,42 @@ const log = (line: string) => {
   else process.stderr.write(`${line}\n`);
 };
 
+// A suite's name is its file name with `-` for `_` (otp_validator.ts is otp-validator); with --only, the
+// other suites are not even imported, so one suite being edited cannot break the run of another.
+const stem = (file: string) => file.replace(/\.ts$/, '').replaceAll('_', '-');
+
 const results: BenchResult[] = [];
 const sections: string[] = [];
+const started = process.hrtime.bigint();
 for (const file of suiteFiles) {
+  if (only && !only.includes(stem(file)) && !only.includes(file.replace(/\.ts$/, ''))) continue;
   const mod = (await import(pathToFileURL(join(here, 'suites', file)).href)) as { suite: BenchSuite };
   const suite = mod.suite;
-  if (only && !only.includes(suite.name)) continue;
+  if (only && !only.includes(suite.name) && !only.includes(stem(file))) continue;
   log(`\n## ${suite.name}`);
   const cases = await suite.setup();
   const mine: BenchResult[] = [];
   try {
-    for (const c of cases) {
-      const opsPerSec = await measureCase(c, opts);
-      const r = { case: c.case, impl: c.impl, opsPerSec: Math.round(opsPerSec) };
-      mine.push(r);
-      results.push(r);
-      log(
-        `  ${c.case.padEnd(40)} ${c.impl.padEnd(22)} ${r.opsPerSec.toLocaleString('en-US').padStart(12)} ops/s`,
-      );
+    // The implementations of one case are measured together, interleaved round by round (see measureGroup).
+    const groups = new Map<string, BenchCase[]>();
+    for (const c of cases) groups.set(c.case, [...(groups.get(c.case) ?? []), c]);
+    for (const group of groups.values()) {
+      const rates = await measureGroup(group, opts);
+      group.forEach((c, i) => {
+        const r = { case: c.case, impl: c.impl, opsPerSec: Math.round(rates[i]!) };
+        mine.push(r);
+        results.push(r);
+        log(
+          `  ${c.case.padEnd(40)} ${c.impl.padEnd(22)} ${r.opsPerSec.toLocaleString('en-US').padStart(12)} ops/s`,
+        );
+      });
     }
   } finally {
     await suite.teardown?.();
   }
   sections.push(renderTable(suite.name, mine));
 }
+log(`\n(${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s)`);
 
 function renderTable(name: string, rows: BenchResult[]): string {
   const byCase = new Map<string, BenchResult[]>();

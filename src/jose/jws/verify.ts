@@ -1,8 +1,7 @@
 import { createHmac, verify as cryptoVerify, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { isBase64url } from '../../encoding/base64url.js';
 import { InputTooLargeError } from '../../errors/base.js';
 import { JwsInvalidError, JwsSignatureInvalidError } from '../../errors/jose.js';
-import { algSpec, asymmetricParams, checkKey } from '../lib/alg.js';
+import { type AlgSpec, algSpec, asymmetricParams, checkKey } from '../lib/alg.js';
 import { DEFAULT_MAX_TOKEN, parseProtectedHeader, validateCrit } from '../lib/header.js';
 import type { JwsHeader, JwsVerifyOptions, KeyResolver, VerifiedJws } from '../types.js';
 
@@ -23,30 +22,70 @@ export function splitJws(
   return { header: parseProtectedHeader(token.slice(0, d1), malformed), d1, d2 };
 }
 
+// RFC 7515 2: base64url without padding. The token is checked as a whole (its two dots are already
+// counted) - one native regex pass, faster than per-segment slices or a char-table loop (measured).
+const COMPACT_ALPHABET = /^[A-Za-z0-9_.-]*$/;
+
+/**
+ * The signature check over `token[0, d2)` with the signature in `token[d2+1, end)`. The token is checked to
+ * be strict base64url first: Buffer's decoder skips foreign characters and latin1 truncates wide ones, so
+ * without the check two different strings could share one signature.
+ */
+function signatureValid(spec: AlgSpec, key: KeyObject, token: string, d1: number, d2: number): boolean {
+  if (!COMPACT_ALPHABET.test(token) || (d2 - d1 - 1) % 4 === 1 || (token.length - d2 - 1) % 4 === 1)
+    throw new JwsInvalidError('the token is not base64url');
+  const sig = Buffer.from(token.slice(d2 + 1), 'base64url');
+  if (spec.kind === 'hmac') {
+    // The string is fed as latin1 (all base64url, so byte for byte): no Buffer copy of the signing input.
+    const mac = createHmac(spec.hash as string, key)
+      .update(token.slice(0, d2), 'latin1')
+      .digest();
+    return mac.length === sig.length && timingSafeEqual(mac, sig);
+  }
+  const data = Buffer.from(token.slice(0, d2), 'latin1');
+  // RFC 7518 3.4: an ECDSA signature is exactly r || s of the curve's size; anything else is refused unread.
+  if (spec.sigLength !== undefined && sig.length !== spec.sigLength) return false;
+  return cryptoVerify(spec.hash, data, asymmetricParams(spec, key), sig);
+}
+
+/**
+ * Verifies the compact JWS `token` and returns its header and the payload segment's bounds, without decoding
+ * the payload (verifyJwt decodes it straight to text). Order: size, shape, header (cached per segment),
+ * alg allow-list, crit, key fit, base64url, one crypto call.
+ */
+export function verifyCompact(
+  token: string,
+  key: KeyObject | KeyResolver,
+  opts: JwsVerifyOptions,
+): { header: JwsHeader; d1: number; d2: number } {
+  const parts = splitJws(token, opts.maxTokenSize);
+  const header = parts.header;
+  const spec = algSpec(header.alg, opts.algorithms);
+  if (header.crit !== undefined) validateCrit(header, opts.crit);
+  const k = typeof key === 'function' ? key(header) : key;
+  checkKey(spec.alg, spec, k, 'verify');
+  if (!signatureValid(spec, k, token, parts.d1, parts.d2))
+    throw new JwsSignatureInvalidError('the signature does not verify');
+  return parts;
+}
+
+// Payloads are decoded into one reused buffer and straight to text: the bytes never escape this module and
+// everything here is synchronous, so no call can see another's bytes.
+let scratch = Buffer.allocUnsafeSlow(4096);
+
+/** The payload segment `token[d1+1, d2)` of a verified token, decoded to UTF-8 text. */
+export function decodePayloadText(token: string, d1: number, d2: number): string {
+  const max = Math.ceil(((d2 - d1 - 1) * 3) / 4);
+  if (scratch.length < max) scratch = Buffer.allocUnsafeSlow(Math.max(max, scratch.length * 2));
+  const n = scratch.write(token.slice(d1 + 1, d2), 0, 'base64url');
+  return scratch.toString('utf8', 0, n);
+}
+
 /**
  * Verifies a compact JWS with a caller-chosen key. The key never comes from the token: jku, x5u, x5c and
  * jwk headers are ignored unless the caller's resolver decides to use them.
  */
 export function verifyJws(token: string, key: KeyObject | KeyResolver, opts: JwsVerifyOptions): VerifiedJws {
-  const { header, d1, d2 } = splitJws(token, opts.maxTokenSize);
-  const spec = algSpec(header.alg, opts.algorithms);
-  validateCrit(header, opts.crit);
-  const k = typeof key === 'function' ? key(header) : key;
-  checkKey(spec.alg, spec, k, 'verify');
-  const sigSeg = token.slice(d2 + 1);
-  const paySeg = token.slice(d1 + 1, d2);
-  if (!isBase64url(sigSeg) || !isBase64url(paySeg)) throw new JwsInvalidError('the token is not base64url');
-  const sig = Buffer.from(sigSeg, 'base64url');
-  const data = Buffer.from(token.slice(0, d2), 'latin1');
-  let ok: boolean;
-  if (spec.kind === 'hmac') {
-    const mac = createHmac(spec.hash!, k).update(data).digest();
-    ok = mac.length === sig.length && timingSafeEqual(mac, sig);
-  } else if (spec.sigLength !== undefined && sig.length !== spec.sigLength) {
-    ok = false;
-  } else {
-    ok = cryptoVerify(spec.hash, data, asymmetricParams(spec, k), sig);
-  }
-  if (!ok) throw new JwsSignatureInvalidError('the signature does not verify');
-  return { header, payload: Buffer.from(paySeg, 'base64url') };
+  const { header, d1, d2 } = verifyCompact(token, key, opts);
+  return { header, payload: Buffer.from(token.slice(d1 + 1, d2), 'base64url') };
 }

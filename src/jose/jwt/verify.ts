@@ -1,26 +1,29 @@
 import type { KeyObject } from 'node:crypto';
 import { JwtInvalidError } from '../../errors/jose.js';
-import { splitJws, verifyJws } from '../jws/verify.js';
+import { decodePayloadText, splitJws, verifyCompact } from '../jws/verify.js';
 import { algSpec } from '../lib/alg.js';
 import { validateClaims } from '../lib/claims.js';
 import { validateCrit } from '../lib/header.js';
 import { DEFAULT_MAX_DEPTH, parseJsonObject } from '../lib/json.js';
 import type { AsyncKeyResolver, JwtPolicy, KeyResolver, VerifiedJwt } from '../types.js';
 
+const payloadError = (reason: string) => new JwtInvalidError(`the payload ${reason}`);
+const PAYLOAD_JSON = { maxDepth: DEFAULT_MAX_DEPTH, rejectDuplicates: false };
+
 /**
  * Verifies a JWT synchronously: size checks, one header parse (cached), one signature check, one payload
- * parse with a depth limit, then the policy's claim checks. Every failure is a typed OfftokenError.
+ * decode and parse with a depth limit, then the policy's claim checks. Every failure is a typed OfftokenError.
  */
 export function verifyJwt<P = Record<string, unknown>>(
   token: string,
   key: KeyObject | KeyResolver,
   policy: JwtPolicy,
 ): VerifiedJwt<P> {
-  const { header, payload } = verifyJws(token, key, policy);
+  const { header, d1, d2 } = verifyCompact(token, key, policy);
   const claims = parseJsonObject(
-    payload.toString('utf8'),
-    { maxDepth: policy.maxDepth ?? DEFAULT_MAX_DEPTH, rejectDuplicates: false },
-    (reason) => new JwtInvalidError(`the payload ${reason}`),
+    decodePayloadText(token, d1, d2),
+    policy.maxDepth === undefined ? PAYLOAD_JSON : { maxDepth: policy.maxDepth, rejectDuplicates: false },
+    payloadError,
   );
   validateClaims(header, claims, policy);
   return { header, payload: claims as P };

@@ -30,15 +30,22 @@ export const ALGS: Readonly<Record<JwsAlg, AlgSpec>> = {
   EdDSA: { kind: 'ed', hash: null },
 };
 
-export function algSpec(alg: unknown, allowed: readonly string[] | undefined): AlgSpec & { alg: JwsAlg } {
+// The specs with their alg, built once: the verify hot path looks one up per token and must not allocate.
+const WITH_ALG = new Map<string, Readonly<AlgSpec & { alg: JwsAlg }>>(
+  Object.entries(ALGS).map(([alg, spec]) => [alg, Object.freeze({ ...spec, alg: alg as JwsAlg })]),
+);
+
+export function algSpec(
+  alg: unknown,
+  allowed: readonly string[] | undefined,
+): Readonly<AlgSpec & { alg: JwsAlg }> {
   if (typeof alg !== 'string') throw new JoseAlgNotAllowedError('the header has no alg');
-  if (alg === 'none' || alg.toLowerCase() === 'none')
-    throw new JoseAlgNotAllowedError('alg none is never accepted');
+  const spec = WITH_ALG.get(alg);
+  if (spec !== undefined && (allowed === undefined || allowed.includes(alg))) return spec;
+  if (alg.toLowerCase() === 'none') throw new JoseAlgNotAllowedError('alg none is never accepted');
   if (allowed !== undefined && !allowed.includes(alg))
     throw new JoseAlgNotAllowedError(`alg ${alg.slice(0, 16)} is not in the allowed algorithms`);
-  const spec = (ALGS as Record<string, AlgSpec>)[alg];
-  if (!spec) throw new JoseNotSupportedError(`alg ${alg.slice(0, 16)} is not supported`);
-  return { ...spec, alg: alg as JwsAlg };
+  throw new JoseNotSupportedError(`alg ${alg.slice(0, 16)} is not supported`);
 }
 
 // A key, once checked for an alg, is remembered so the hot path does not re-inspect its details.

@@ -53,6 +53,13 @@ export function scanJson(text: string, maxDepth: number, rejectDuplicates: boole
   return undefined;
 }
 
+function bracketsAtMost(text: string, limit: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++n > limit) return false;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++n > limit) return false;
+  return true;
+}
+
 /** Parses JSON that must be an object, within depth limits; `onError` builds the typed error to throw. */
 export function parseJsonObject(
   text: string,
@@ -67,6 +74,10 @@ export function parseJsonObject(
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw onError('is not a JSON object');
+  // Nesting needs one bracket per level: text with at most maxDepth brackets in all (counted by the native
+  // indexOf, stopping early) cannot be too deep, so the character-by-character scan is only run when
+  // duplicates must be found or the text is bracket-heavy. Brackets inside strings only make the count larger.
+  if (!opts.rejectDuplicates && bracketsAtMost(text, opts.maxDepth)) return value as Record<string, unknown>;
   const problem = scanJson(text, opts.maxDepth, opts.rejectDuplicates);
   if (problem !== undefined) {
     if (problem.startsWith('nesting')) throw new InputTooLargeError(`JSON ${problem}`);
