@@ -49,6 +49,40 @@ describe('attenuated tokens', () => {
     code(() => verifyAttenuated(root, t, { ...ctx, ip: '192.168.0.1' }), 'ERR_CAVEAT_FAILED');
     code(() => verifyAttenuated(root, t, { clock }), 'ERR_CAVEAT_FAILED');
   });
+  it('evaluates time-window and device-posture caveats (context conditions from caveats)', () => {
+    const monday10 = () => Date.UTC(2026, 0, 5, 10) / 1000;
+    const sunday10 = () => Date.UTC(2026, 0, 4, 10) / 1000;
+    const monday18 = () => Date.UTC(2026, 0, 5, 18) / 1000;
+    const t = mintAttenuated(root, 'tok', [
+      caveat.hours(9, 17),
+      caveat.days([1, 2, 3, 4, 5]),
+      caveat.device('managed', true),
+      caveat.device('os', 'linux', 'macos'),
+    ]);
+    const device = { managed: true, os: 'linux' };
+    assert.equal(verifyAttenuated(root, t, { device, clock: monday10 }).caveats.length, 4);
+    code(() => verifyAttenuated(root, t, { device, clock: monday18 }), 'ERR_CAVEAT_FAILED');
+    code(() => verifyAttenuated(root, t, { device, clock: sunday10 }), 'ERR_CAVEAT_FAILED');
+    code(
+      () => verifyAttenuated(root, t, { device: { ...device, managed: false }, clock: monday10 }),
+      'ERR_CAVEAT_FAILED',
+    );
+    code(() => verifyAttenuated(root, t, { device: { os: 'linux' }, clock: monday10 }), 'ERR_CAVEAT_FAILED');
+    code(
+      () => verifyAttenuated(root, t, { device: { ...device, os: ['linux'] }, clock: monday10 }),
+      'ERR_CAVEAT_FAILED',
+    );
+    code(() => verifyAttenuated(root, t, { clock: monday10 }), 'ERR_CAVEAT_FAILED');
+    // 10:00 UTC is 20:00 at UTC+10: outside 9-17 local
+    const east = mintAttenuated(root, 'tok', [caveat.hours(9, 17, 600)]);
+    assert.equal(caveat.hours(9, 17, 600), 'hours in 9-17 utc+600');
+    code(() => verifyAttenuated(root, east, { clock: monday10 }), 'ERR_CAVEAT_FAILED');
+  });
+  it('refuses out-of-range time caveats as unknown', () => {
+    for (const c of ['hours in 9-25', 'hours in 17-9', 'days in 1 utc+900', 'days in 7']) {
+      code(() => verifyAttenuated(root, mintAttenuated(root, 'tok', [c]), { clock }), 'ERR_CAVEAT_UNKNOWN');
+    }
+  });
   it('names the failing caveat', () => {
     const t = mintAttenuated(root, 'tok', [caveat.actions('read')]);
     assert.throws(() => verifyAttenuated(root, t, { ...ctx, action: 'delete' }), {
