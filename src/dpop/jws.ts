@@ -100,5 +100,7 @@ export function importPublicJwk(jwk: unknown, alg: AsymmetricAlg): KeyObject {
   if (alg === 'EdDSA' && j.crv !== 'Ed25519') throw new Error('crv');
   const key = createPublicKey({ key: j as JsonWebKey, format: 'jwk' });
   if (key.type !== 'public') throw new Error('type');
+  // RFC 7518 3.3 / 3.5: RSA keys of 2048 bits or more (a short modulus is factorable: anyone could sign)
+  if (n.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new Error('rsa');
   return key;
 }

@@ -47,6 +47,8 @@ export async function dpopPlugin(fastify: FastifyInstance, opts: DpopPluginOptio
         ...(opts.iatWindow !== undefined ? { iatWindow: opts.iatWindow } : {}),
         clock: opts.clock ?? systemClock,
       });
+      // RFC 9449 8.2: a nonce may be supplied on any response, so clients move to a new one before the old expires
+      if (opts.nonceManager) reply.header('DPoP-Nonce', opts.nonceManager.current());
       if (opts.mtls) {
         const cnf = request.dpop.claims.cnf as Record<string, unknown>;
         if (cnf['x5t#S256'] !== undefined) {

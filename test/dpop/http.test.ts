@@ -111,6 +111,8 @@ describe('DPoP over real HTTP', () => {
     });
     const r = await fetch(`${base}/data?x=1`, { headers: { authorization: `DPoP ${token}`, dpop: proof } });
     assert.equal(r.status, 200);
+    // RFC 9449 8.2: the current nonce rides on successful responses too
+    assert.ok(nonces.isValid(r.headers.get('dpop-nonce')));
     assert.deepEqual(await r.json(), { sub: 'alice', jkt: clientJkt });
   });
 

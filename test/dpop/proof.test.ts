@@ -150,6 +150,16 @@ describe('DPoP proof rejections', () => {
       'ERR_DPOP_JWK_INVALID',
     );
   });
+  it('rejects an RSA jwk shorter than 2048 bits (ERR_DPOP_JWK_INVALID)', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    await rejects(
+      verifyDpopProof(
+        forge({ typ: 'dpop+jwt', alg: 'RS256', jwk: pubJwk(weak.publicKey) }, baseClaims(), weak.privateKey),
+        opts(),
+      ),
+      'ERR_DPOP_JWK_INVALID',
+    );
+  });
   it('rejects a symmetric alg (ERR_DPOP_ALG_INVALID)', async () => {
     for (const alg of ['HS256', 'HS512']) {
       const h = Buffer.from(
