@@ -5,10 +5,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import jsQR from 'jsqr';
 import { base32Encode, hotp, parseOtpauthUri } from '../../src/otp/index.js';
 
+// CommonJS decoders for the QR round trip (jsqr reads pixels, pngjs decodes the PNG), typed here.
 const require = createRequire(import.meta.url);
+const jsQR = require('jsqr') as (data: Uint8ClampedArray, w: number, h: number) => { data: string } | null;
 const { PNG } = require('pngjs') as {
   PNG: { sync: { read(b: Buffer): { width: number; height: number; data: Buffer } } };
 };
