@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { jwtVerify, SignJWT } from 'jose';
@@ -14,70 +11,14 @@ import {
   mtlsBindingFromRequest,
   mtlsPlugin,
 } from '../../src/mtls/index.js';
+import { type KeyCert, makePki } from './certs.js';
 
-// Certificates are made here with the openssl binary (present on the CI image): a CA, a server
-// certificate for 127.0.0.1 and two client certificates.
-const dir = mkdtempSync(join(tmpdir(), 'offtoken-'));
-const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-function issue(name: string, cn: string, ext?: string) {
-  ossl(
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${cn}`,
-  );
-  const args = [
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-out',
-    `${name}.crt`,
-  ];
-  if (ext) {
-    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-    args.push('-extfile', `${name}.ext`);
-  }
-  ossl(...args);
-  return { key: readFileSync(join(dir, `${name}.key`)), cert: readFileSync(join(dir, `${name}.crt`)) };
-}
-ossl(
-  'req',
-  '-x509',
-  '-newkey',
-  'ec',
-  '-pkeyopt',
-  'ec_paramgen_curve:P-256',
-  '-nodes',
-  '-keyout',
-  'ca.key',
-  '-out',
-  'ca.crt',
-  '-subj',
-  '/CN=offtoken test CA',
-  '-days',
-  '2',
-);
-const ca = readFileSync(join(dir, 'ca.crt'));
-const server = issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1');
-const alice = issue('alice', 'alice-client');
-const mallory = issue('mallory', 'mallory-client');
+// Certificates are made in the test with the openssl binary: a CA, a server certificate for 127.0.0.1 and
+// two client certificates (test/mtls/certs.ts).
+const pki = makePki(['alice', 'mallory']);
+const { ca, server, ossl } = pki;
+const alice = pki.clients.alice as KeyCert;
+const mallory = pki.clients.mallory as KeyCert;
 const as = generateKeyPairSync('ed25519');
 
 let app: FastifyInstance;
@@ -137,7 +78,7 @@ before(async () => {
 });
 after(async () => {
   await app.close();
-  rmSync(dir, { recursive: true, force: true });
+  pki.dispose();
 });
 
 describe('mTLS certificate-bound tokens over real HTTPS', () => {
