@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  *   {"seq":0,"time":"2026-01-01T00:00:00.000Z","event":"token.issue","fields":{...},"prev":"<64 hex>"}
  * `prev` is the SHA-256 of the exact bytes of the previous line (without its "\n"); the first line's is
  * 64 zeros. A checkpoint is an entry with event `audit.checkpoint` whose fields carry an EdDSA JWS over the
- * chain head it follows.
+ * chain head it follows; the one written on close is marked `final`.
  */
 export const GENESIS_PREV = '0'.repeat(64);
 export const CHECKPOINT_EVENT = 'audit.checkpoint';
@@ -22,11 +22,16 @@ export interface AuditEntry {
   prev: string;
 }
 
-/** What a checkpoint signs: the log format, the seq of the last entry covered, and that entry's line hash. */
+/**
+ * What a checkpoint signs: the log format, the seq of the last entry covered, and that entry's line hash.
+ * `final` marks the checkpoint `close()` writes: a log whose last line is not a final checkpoint was cut after
+ * it (or its writer is still running, or crashed), which is how a cut after the last checkpoint is detected.
+ */
 export interface CheckpointPayload {
   log: string;
   seq: number;
   head: string;
+  final?: true;
 }
 
 export function lineHash(line: Uint8Array | string): string {

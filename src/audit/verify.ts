@@ -25,8 +25,13 @@ export interface VerifyAuditOptions {
   expectHead?: string;
   /** The log must hold at least this many entries. */
   minEntries?: number;
-  /** The last entry must be a checkpoint (the writer closed cleanly). */
+  /** The log must end with a final checkpoint, even a log without checkpoints (hash-chained only). */
   requireSealed?: boolean;
+  /**
+   * Accept a log with signed checkpoints that does not end with its final checkpoint: one still being written
+   * (or whose writer crashed). Off by default, because that is also what a cut after a checkpoint looks like.
+   */
+  allowOpen?: boolean;
   maxLineBytes?: number;
 }
 
@@ -37,8 +42,10 @@ export interface AuditVerifyResult {
   head: string;
   /** 1-based line of the last checkpoint, 0 when none. */
   lastCheckpointLine: number;
-  /** Entries after the last checkpoint: their truncation cannot be detected from the file alone. */
+  /** Entries after the last checkpoint. */
   unsealed: number;
+  /** The last line is the final checkpoint the writer appends on close. */
+  sealed: boolean;
   signaturesChecked: boolean;
 }
 
@@ -46,8 +53,9 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * Walks the whole chain. An edit to a line changes its hash, which the next line's `prev` no longer matches;
- * a deletion or reordering breaks `seq` and `prev`; rewriting the chain after an edit needs the checkpoint key.
- * What the file alone cannot show: whole lines removed after the last checkpoint (use expectHead/minEntries).
+ * a deletion or reordering breaks `seq` and `prev`; rewriting the chain after an edit needs the checkpoint key;
+ * a cut after the last checkpoint leaves a log without its closing (final) checkpoint. What the file alone
+ * cannot show: a cut back to exactly an earlier closing checkpoint (use expectHead/minEntries).
  */
 export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): AuditVerifyResult {
   const maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
@@ -59,6 +67,7 @@ export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): 
   let prev = GENESIS_PREV;
   let checkpoints = 0;
   let lastCheckpointLine = 0;
+  let lastFinal = false;
   let sawExpected = options.expectHead === undefined;
 
   const onLine = (line: Buffer): void => {
@@ -97,7 +106,7 @@ export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): 
         { line: n },
       );
     if (e.event === CHECKPOINT_EVENT) {
-      checkCheckpoint(e.fields as Record<string, unknown>, prev, seq, n, options.key);
+      lastFinal = checkCheckpoint(e.fields as Record<string, unknown>, prev, seq, n, options.key);
       checkpoints++;
       lastCheckpointLine = n;
     }
@@ -139,30 +148,45 @@ export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): 
   }
   // Every writer ends a line with "\n" in one write: bytes after the last newline are a cut (or crashed) append.
   if (pendingLen > 0)
-    throw new AuditLineInvalidError(`line ${lineNo + 1} is truncated (no final newline)`, {
-      line: lineNo + 1,
-    });
+    throw new AuditTruncatedError(
+      `the log was cut inside line ${lineNo + 1} (no final newline): truncated, or its writer crashed mid-append`,
+      { line: lineNo + 1 },
+    );
 
   const entries = lineNo;
   const unsealed = entries - lastCheckpointLine;
+  const sealed = entries > 0 && unsealed === 0 && lastFinal;
+  // A writer with a signing key always ends with a final checkpoint on close. A log that has checkpoints but
+  // does not end with a final one was cut after line `entries` (or is still open, or its writer crashed).
+  if (checkpoints > 0 && !sealed && !options.allowOpen)
+    throw new AuditTruncatedError(
+      unsealed > 0
+        ? `the log ends at line ${entries}, ${unsealed} entr${unsealed === 1 ? 'y' : 'ies'} after the last checkpoint (line ${lastCheckpointLine}) and without the closing checkpoint: lines after ${entries} were cut, or the log is still open (--allow-open)`
+        : `the log ends at line ${entries} with a periodic checkpoint, not the closing one: lines after ${entries} were cut, or the log is still open (--allow-open)`,
+      { line: entries },
+    );
   if (!sawExpected)
-    throw new AuditTruncatedError('no line has the expected head hash: the log was truncated or rewritten', {
-      line: entries,
-    });
+    throw new AuditTruncatedError(
+      `no line up to the end (line ${entries}) has the expected head hash: the log was cut or rewritten`,
+      { line: entries },
+    );
   if (options.minEntries !== undefined && entries < options.minEntries)
-    throw new AuditTruncatedError(`the log has ${entries} entries, expected at least ${options.minEntries}`, {
-      line: entries,
-    });
-  if (options.requireSealed && (entries === 0 || unsealed > 0))
-    throw new AuditTruncatedError(`the log does not end with a checkpoint (${unsealed} unsealed entries)`, {
-      line: entries,
-    });
+    throw new AuditTruncatedError(
+      `the log ends at line ${entries}, expected at least ${options.minEntries} entries: lines were cut`,
+      { line: entries },
+    );
+  if (options.requireSealed && !sealed)
+    throw new AuditTruncatedError(
+      `the log ends at line ${entries} without its closing checkpoint (${unsealed} unsealed entries)`,
+      { line: entries },
+    );
   return {
     entries,
     checkpoints,
     head: prev,
     lastCheckpointLine,
     unsealed,
+    sealed,
     signaturesChecked: options.key !== undefined,
   };
 }
@@ -173,12 +197,19 @@ function checkCheckpoint(
   seq: number,
   n: number,
   key: VerifyAuditOptions['key'],
-): void {
-  if (f.head !== prev || f.seq !== seq - 1 || typeof f.sig !== 'string' || f.sig.length > 4096)
+): boolean {
+  if (
+    f.head !== prev ||
+    f.seq !== seq - 1 ||
+    typeof f.sig !== 'string' ||
+    f.sig.length > 4096 ||
+    (f.final !== undefined && f.final !== true)
+  )
     throw new AuditCheckpointInvalidError(`checkpoint on line ${n} does not cover the chain head before it`, {
       line: n,
     });
-  if (key === undefined) return;
+  const final = f.final === true;
+  if (key === undefined) return final;
   let payload: unknown;
   try {
     const r = verifyJws(f.sig, key, { algorithms: ['EdDSA'], maxTokenSize: 4096 });
@@ -192,6 +223,7 @@ function checkCheckpoint(
     });
   }
   const p = payload as Record<string, unknown>;
-  if (p?.log !== CHECKPOINT_LOG_ID || p.head !== prev || p.seq !== seq - 1)
+  if (p?.log !== CHECKPOINT_LOG_ID || p.head !== prev || p.seq !== seq - 1 || (p.final === true) !== final)
     throw new AuditCheckpointInvalidError(`checkpoint on line ${n} signs another head`, { line: n });
+  return final;
 }

@@ -63,7 +63,7 @@ function lock(path: string): string {
 }
 
 /** Reads the last line of an existing log to continue its chain; refuses a log whose last line is cut. */
-function readTail(fd: number): { seq: number; head: string } | undefined {
+function readTail(fd: number): { seq: number; head: string; final: boolean } | undefined {
   const size = fstatSync(fd).size;
   if (size === 0) return undefined;
   const len = Math.min(size, MAX_LINE_BYTES + 1);
@@ -76,14 +76,15 @@ function readTail(fd: number): { seq: number; head: string } | undefined {
   const start = buf.lastIndexOf(0x0a, len - 2) + 1;
   if (start === 0 && len < size) throw new AuditLineInvalidError('the last audit line is too long');
   const line = buf.subarray(start, len - 1);
-  let seq: unknown;
+  let last: { seq?: unknown; event?: unknown; fields?: { final?: unknown } };
   try {
-    seq = (JSON.parse(line.toString('utf8')) as { seq?: unknown }).seq;
+    last = JSON.parse(line.toString('utf8'));
   } catch {
     throw new AuditLineInvalidError('the last audit line is not JSON; run `offtoken audit verify` first');
   }
-  if (!Number.isSafeInteger(seq)) throw new AuditLineInvalidError('the last audit line has no seq');
-  return { seq: seq as number, head: lineHash(line) };
+  if (!Number.isSafeInteger(last?.seq)) throw new AuditLineInvalidError('the last audit line has no seq');
+  const final = last.event === CHECKPOINT_EVENT && last.fields?.final === true;
+  return { seq: last.seq as number, head: lineHash(line), final };
 }
 
 /**
@@ -97,6 +98,8 @@ export class AuditLog {
   #seq: number;
   #head: string;
   #sinceCheckpoint = 0;
+  /** The last line is a final checkpoint: closing again adds nothing. */
+  #sealed = false;
   readonly #every: number;
   readonly #key: OfftokenKey | undefined;
   readonly #sync: boolean;
@@ -118,6 +121,7 @@ export class AuditLog {
       const tail = readTail(this.#fd);
       this.#seq = tail ? tail.seq + 1 : 0;
       this.#head = tail ? tail.head : GENESIS_PREV;
+      this.#sealed = tail?.final ?? false;
     } catch (e) {
       if (this.#fd !== undefined) closeSync(this.#fd);
       unlinkSync(this.#lockPath);
@@ -155,6 +159,7 @@ export class AuditLog {
     if (this.#sync) fsyncSync(this.#fd);
     this.#head = lineHash(line);
     this.#seq++;
+    this.#sealed = false;
   }
 
   /** Appends an event; fields are sanitised (no secrets, no whole tokens). */
@@ -170,24 +175,36 @@ export class AuditLog {
 
   /** Appends a signed checkpoint over the current head (no-op without a signing key or with nothing new). */
   checkpoint(): void {
+    if (this.#sinceCheckpoint > 0) this.#checkpoint(false);
+  }
+
+  #checkpoint(final: boolean): void {
     const key = this.#key;
     if (!key?.privateKey || this.#seq === 0) return;
     const payload: CheckpointPayload = { log: CHECKPOINT_LOG_ID, seq: this.#seq - 1, head: this.#head };
+    if (final) payload.final = true;
     const sig = signJws(JSON.stringify(payload), key.privateKey, {
       alg: 'EdDSA',
       kid: key.kid,
       typ: CHECKPOINT_TYP,
     });
-    this.#append(CHECKPOINT_EVENT, { kid: key.kid, seq: payload.seq, head: payload.head, sig });
+    this.#append(CHECKPOINT_EVENT, {
+      kid: key.kid,
+      seq: payload.seq,
+      head: payload.head,
+      ...(final && { final: true }),
+      sig,
+    });
     this.#sinceCheckpoint = 0;
+    this.#sealed = final;
     if (this.#fd !== undefined) fsyncSync(this.#fd);
   }
 
-  /** Seals the log with a final checkpoint (when anything was written since the last one) and releases the lock. */
+  /** Seals the log with a final checkpoint (unless its last line already is one) and releases the lock. */
   close(): void {
     if (this.#fd === undefined) return;
     try {
-      if (this.#sinceCheckpoint > 0) this.checkpoint();
+      if (!this.#sealed) this.#checkpoint(true);
       fsyncSync(this.#fd);
     } finally {
       closeSync(this.#fd);

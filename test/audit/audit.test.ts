@@ -113,31 +113,81 @@ describe('audit log', () => {
     brokenAt(() => verifyAuditLog(p, { key: signedKey().publicKey! }), 'ERR_AUDIT_CHECKPOINT_INVALID', 5);
   });
 
-  it('a truncated final line -> ERR_AUDIT_LINE_INVALID', () => {
+  it('a line cut in the middle -> ERR_AUDIT_TRUNCATED at that line, and the writer refuses to append', () => {
     const p = makeLog(5);
     const size = readFileSync(p).length;
     truncateSync(p, size - 10);
-    brokenAt(() => verifyAuditLog(p, { key: key.publicKey! }), 'ERR_AUDIT_LINE_INVALID', lines(p).length + 1);
-    // and the writer refuses to append after it
+    brokenAt(() => verifyAuditLog(p, { key: key.publicKey! }), 'ERR_AUDIT_TRUNCATED', lines(p).length + 1);
     throwsCode(() => AuditLog.open(p, { signingKey: key }), 'ERR_AUDIT_LINE_INVALID');
   });
 
-  it('whole lines cut after the last checkpoint pass alone, but fail --expect-head / --min-entries', () => {
-    const p = join(dir, `tail-${n++}.jsonl`);
+  it('whole lines cut after the last checkpoint -> ERR_AUDIT_TRUNCATED at the new last line', () => {
+    // 6 events, every 4: events on lines 1-4, checkpoint 5, events 6-7, closing checkpoint 8
+    const p = makeLog(6, 4);
+    const ls = lines(p);
+    assert.equal(ls.length, 8);
+    assert.equal(JSON.parse(ls[7]!).fields.final, true);
+    assert.equal(verifyAuditLog(p, { key: key.publicKey! }).sealed, true);
+    for (const keep of [7, 6, 5]) {
+      write(p, ls.slice(0, keep));
+      brokenAt(() => verifyAuditLog(p, { key: key.publicKey! }), 'ERR_AUDIT_TRUNCATED', keep);
+      // without the key the chain alone still shows it
+      brokenAt(() => verifyAuditLog(p), 'ERR_AUDIT_TRUNCATED', keep);
+    }
+  });
+
+  it('a log still being written passes only with allowOpen, and reports its unsealed entries', () => {
+    const p = join(dir, `open-${n++}.jsonl`);
     const log = AuditLog.open(p, { signingKey: key, checkpointEvery: 3 });
     for (let i = 0; i < 5; i++) log.record('e', { i });
-    const head = log.head;
-    const entries = log.entries;
-    // simulate a crash: no close, so no final checkpoint; then cut the last line
+    brokenAt(() => verifyAuditLog(p, { key: key.publicKey! }), 'ERR_AUDIT_TRUNCATED', 6);
+    const r = verifyAuditLog(p, { key: key.publicKey!, allowOpen: true });
+    assert.equal(r.unsealed, 2);
+    assert.equal(r.sealed, false);
+    log.close();
+    assert.equal(verifyAuditLog(p, { key: key.publicKey! }).sealed, true);
+  });
+
+  it('the final flag is signed: flipping it -> ERR_AUDIT_CHECKPOINT_INVALID', () => {
+    const p = makeLog(4, 4);
     const ls = lines(p);
-    write(p, ls.slice(0, -1));
-    const r = verifyAuditLog(p, { key: key.publicKey! });
-    assert.equal(r.unsealed, 1);
+    // line 5 is a periodic checkpoint: claim it is final and drop the real closing one
+    const e = JSON.parse(ls[4]!);
+    e.fields.final = true;
+    write(p, [...ls.slice(0, 4), JSON.stringify(e)]);
+    brokenAt(() => verifyAuditLog(p, { key: key.publicKey! }), 'ERR_AUDIT_CHECKPOINT_INVALID', 5);
+  });
+
+  it('closing twice or reopening and closing adds no second final checkpoint', () => {
+    const p = makeLog(2, 100);
+    const before = lines(p).length;
+    AuditLog.open(p, { signingKey: key }).close();
+    assert.equal(lines(p).length, before);
+  });
+
+  it('a cut back to an earlier closing checkpoint passes alone, but fails --expect-head / --min-entries', () => {
+    const p = makeLog(3, 100); // 3 events + closing checkpoint
+    const first = lines(p);
+    const log = AuditLog.open(p, { signingKey: key });
+    log.record('e', { i: 9 });
+    log.close();
+    const head = verifyAuditLog(p, { key: key.publicKey! }).head;
+    const entries = lines(p).length;
+    write(p, first);
+    assert.equal(verifyAuditLog(p, { key: key.publicKey! }).entries, 4);
     throwsCode(() => verifyAuditLog(p, { key: key.publicKey!, expectHead: head }), 'ERR_AUDIT_TRUNCATED');
     throwsCode(() => verifyAuditLog(p, { key: key.publicKey!, minEntries: entries }), 'ERR_AUDIT_TRUNCATED');
-    throwsCode(() => verifyAuditLog(p, { key: key.publicKey!, requireSealed: true }), 'ERR_AUDIT_TRUNCATED');
     // an earlier head is still contained
-    assert.ok(verifyAuditLog(p, { expectHead: lineHash(ls[1]!) }).entries === 5);
+    assert.equal(verifyAuditLog(p, { expectHead: lineHash(first[1]!) }).entries, 4);
+  });
+
+  it('a hash-chained log without checkpoints is not sealed; requireSealed refuses it', () => {
+    const p = join(dir, `nokey-${n++}.jsonl`);
+    const log = AuditLog.open(p);
+    log.record('e', {});
+    log.close();
+    assert.equal(verifyAuditLog(p).sealed, false);
+    brokenAt(() => verifyAuditLog(p, { requireSealed: true }), 'ERR_AUDIT_TRUNCATED', 1);
   });
 
   it('an oversized or non-JSON line -> ERR_AUDIT_LINE_INVALID', () => {

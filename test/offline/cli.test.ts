@@ -181,16 +181,37 @@ describe('offtoken breakglass issue / use and audit verify', () => {
     assert.ok(text.includes('"event":"breakglass.use"'));
     assert.ok(text.includes('"event":"breakglass.reject"'));
     assert.ok(!text.includes(recs[0].token));
+    assert.equal(summary.sealed, true);
+    const lines = text.split('\n').slice(0, -1);
+    const bad = (ls: string[], code: string, line: number, extra: string[] = []) => {
+      writeFileSync(log, `${ls.join('\n')}\n`);
+      const r = cli(['audit', 'verify', log, '--key', files.auditPub, ...extra]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(errorCode(r.stderr), code);
+      assert.match(r.stderr, new RegExp(`line ${line}\\b`));
+    };
+    // a head recorded earlier that the log does not contain
+    bad(lines, 'ERR_AUDIT_TRUNCATED', lines.length, ['--expect-head', 'f'.repeat(64)]);
     // edit line 2: the chain breaks at line 3
-    const lines = text.split('\n');
-    lines[1] = lines[1]!.replace('prod-db', 'prod-dc');
-    writeFileSync(log, lines.join('\n'));
-    const bad = cli(['audit', 'verify', log, '--key', files.auditPub]);
-    assert.equal(bad.code, 1);
-    assert.equal(errorCode(bad.stderr), 'ERR_AUDIT_CHAIN_BROKEN');
-    assert.match(bad.stderr, /line 3/);
-    // a head recorded before is demanded
-    const h = cli(['audit', 'verify', log, '--key', files.auditPub, '--expect-head', 'f'.repeat(64)]);
-    assert.equal(h.code, 1);
+    bad([lines[0]!, lines[1]!.replace('prod-db', 'prod-dc'), ...lines.slice(2)], 'ERR_AUDIT_CHAIN_BROKEN', 3);
+    // delete line 2, re-order lines 2 and 3
+    bad([lines[0]!, ...lines.slice(2)], 'ERR_AUDIT_CHAIN_BROKEN', 2);
+    bad([lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)], 'ERR_AUDIT_CHAIN_BROKEN', 2);
+    // cut the closing checkpoint (and more) off the end
+    bad(lines.slice(0, -1), 'ERR_AUDIT_TRUNCATED', lines.length - 1);
+    bad(lines.slice(0, -3), 'ERR_AUDIT_TRUNCATED', lines.length - 3);
+    // a cut back to exactly an earlier closing checkpoint needs a count or head recorded elsewhere
+    bad(lines.slice(0, -2), 'ERR_AUDIT_TRUNCATED', lines.length - 2, ['--min-entries', String(lines.length)]);
+    // without a key the chain alone still finds the edit
+    writeFileSync(
+      log,
+      `${[lines[0]!, lines[1]!.replace('prod-db', 'prod-dc'), ...lines.slice(2)].join('\n')}\n`,
+    );
+    const nokey = cli(['audit', 'verify', log]);
+    assert.equal(nokey.code, 1);
+    assert.equal(errorCode(nokey.stderr), 'ERR_AUDIT_CHAIN_BROKEN');
+    writeFileSync(log, text);
+    const ok = JSON.parse(cli(['audit', 'verify', log]).stdout);
+    assert.equal(ok.signaturesChecked, false);
   });
 });
