@@ -162,10 +162,11 @@ export function hotp(secret: OtpSecret, counter: number | bigint, options: HotpO
 }
 
 /**
- * Checks an HOTP code at `counter` .. `counter + window`. Every counter in the window is computed and compared
- * in constant time, so a wrong code costs the whole window and the timing says nothing about near misses.
- * Returns the match, or null for a well-formed code that matches nothing; malformed codes throw ERR_OTP_FORMAT.
- * Single use is the caller's job (or OtpValidator's): accept only counters above the last accepted one.
+ * Checks an HOTP code at `counter` .. `counter + window` (in that order) and returns the first match, or null for
+ * a well-formed code that matches nothing; a malformed code throws ERR_OTP_FORMAT. Each comparison is
+ * constant-time and a wrong code is compared with every counter, so it always costs the whole window; a right
+ * code returns at its counter, which reveals only what the result says anyway. Single use is the caller's job
+ * (or OtpValidator's): accept only counters above the last accepted one.
  */
 export function verifyHotp(secret: OtpSecret, code: string, options: VerifyHotpOptions): HotpMatch | null {
   const hash = hashOf(options.algorithm);
@@ -182,10 +183,9 @@ export function verifyHotp(secret: OtpSecret, code: string, options: VerifyHotpO
     throw new InvalidArgumentError('counter (+ window) must be a non-negative safe integer');
   checkSecret(secret);
   const given = codeBytes(code, digits);
-  let matched = -1;
   for (let d = 0; d <= window; d++) {
-    const ok = valueMatches(hotpValue(secret, hash, first + d, digits), digits, given);
-    if (ok && matched < 0) matched = d;
+    if (valueMatches(hotpValue(secret, hash, first + d, digits), digits, given))
+      return { counter: first + d, delta: d };
   }
-  return matched < 0 ? null : { counter: first + matched, delta: matched };
+  return null;
 }

@@ -72,11 +72,12 @@ function sides(window: VerifyTotpOptions['window']): [number, number] {
 }
 
 /**
- * Checks a TOTP code against every step of the window. All steps are computed and compared in constant time
- * whatever matches, so a wrong code costs the whole window and the timing says nothing about which step (or how
- * many digits) matched. Returns the match nearest the current step, or null for a well-formed code that matches
- * nothing; a malformed code throws ERR_OTP_FORMAT. Single use (RFC 6238 5.2: "the verifier MUST NOT accept the
- * second attempt of the OTP") needs state: use OtpValidator, or keep the last accepted step yourself.
+ * Checks a TOTP code against the steps of the window, nearest first (0, -1, +1, -2, ...), and returns the first
+ * match, or null for a well-formed code that matches nothing; a malformed code throws ERR_OTP_FORMAT.
+ * Each comparison is constant-time and a wrong code is compared with every step, so it always costs the whole
+ * window: timing tells an attacker nothing about a wrong guess. A right code returns at its step, which reveals
+ * only what the result says anyway (accepted, and the step). Single use (RFC 6238 5.2: "the verifier MUST NOT
+ * accept the second attempt of the OTP") needs state: use OtpValidator, or keep the last accepted step yourself.
  */
 export function verifyTotp(
   secret: OtpSecret,
@@ -89,12 +90,16 @@ export function verifyTotp(
   const current = totpStep(options);
   checkSecret(secret);
   const given = codeBytes(code, digits);
-  let best = Number.POSITIVE_INFINITY;
-  for (let d = -past; d <= future; d++) {
-    const step = current + d;
-    if (step < 0) continue;
-    const ok = valueMatches(hotpValue(secret, hash, step, digits), digits, given);
-    if (ok && Math.abs(d) < Math.abs(best)) best = d;
+  const widest = past > future ? past : future;
+  for (let k = 0; k <= widest; k++) {
+    if (
+      k <= past &&
+      current - k >= 0 &&
+      valueMatches(hotpValue(secret, hash, current - k, digits), digits, given)
+    )
+      return { step: current - k, delta: k === 0 ? 0 : -k };
+    if (k > 0 && k <= future && valueMatches(hotpValue(secret, hash, current + k, digits), digits, given))
+      return { step: current + k, delta: k };
   }
-  return best === Number.POSITIVE_INFINITY ? null : { step: current + best, delta: best };
+  return null;
 }
