@@ -91,6 +91,12 @@ export {
   verifyJwt,
   verifyJwtAsync,
 } from './jose/index.js';
+// A verifier bound to a key and policy, with the optional bounded verified-token cache.
+export {
+  JwtVerifier,
+  type JwtVerifierOptions,
+  type VerifiedTokenCacheOptions,
+} from './jose/jwt/verifier.js';
 export {
   buildJwks,
   exportJwk,

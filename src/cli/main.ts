@@ -3,9 +3,13 @@ import { Command, CommanderError } from 'commander';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerBreakglass } from './commands/breakglass.js';
 import { register as registerClients } from './commands/clients.js';
+import { register as registerDemo } from './commands/demo.js';
+import { register as registerJwt } from './commands/jwt.js';
+import { register as registerKeys } from './commands/keys.js';
 import { register as registerOtp } from './commands/otp.js';
 import { register as registerProvision } from './commands/provision.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerServiceAccount } from './commands/service-account.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerToken } from './commands/token.js';
 import { EXIT_USAGE } from './io.js';
@@ -23,6 +27,10 @@ program
   .configureOutput({ outputError: () => {} });
 
 registerServe(program);
+registerKeys(program);
+registerJwt(program);
+registerServiceAccount(program);
+registerDemo(program);
 registerClients(program);
 registerStatus(program);
 registerOtp(program);
