@@ -78,6 +78,27 @@ describe('importJwk rejections', () => {
       },
     );
   });
+  it('rejects a key published for the other use (RFC 7517 4.2)', () => {
+    const jwk = exportJwk(generateKey('ES256'));
+    assert.throws(() => importJwk({ ...jwk, use: 'enc' }), { code: 'ERR_KEY_ALG_MISMATCH' });
+    const aes = exportJwk(generateKey('A256GCM'), { private: true });
+    assert.throws(() => importJwk({ ...aes, use: 'sig' }), { code: 'ERR_KEY_ALG_MISMATCH' });
+  });
+  it('needs an AES key of exactly the enc size, and base64url k', () => {
+    const k32 = Buffer.alloc(32, 1).toString('base64url');
+    assert.throws(() => importJwk({ kty: 'oct', alg: 'A128GCM', k: k32 }), { code: 'ERR_KEY_ALG_MISMATCH' });
+    assert.equal(importJwk({ kty: 'oct', alg: 'A256GCM', k: k32 }).secretKey?.symmetricKeySize, 32);
+    assert.throws(() => importJwk({ kty: 'oct', alg: 'HS256', k: `${k32}+/` }), { code: 'ERR_KEY_INVALID' });
+  });
+  it('rejects an Ed25519 JWK with a bad x and an EC point off the curve', () => {
+    assert.throws(() => importJwk({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', x: 'AAAA' }), {
+      code: 'ERR_KEY_INVALID',
+    });
+    const jwk = exportJwk(generateKey('ES256'));
+    const y = Buffer.from(jwk.y as string, 'base64url');
+    y[5] = (y[5] as number) ^ 1;
+    assert.throws(() => importJwk({ ...jwk, y: y.toString('base64url') }), { code: 'ERR_KEY_INVALID' });
+  });
   it('rejects a 1024-bit RSA key', () => {
     assert.throws(() => generateKey('RS256', { modulusLength: 1024 }), { code: 'ERR_KEY_TOO_WEAK' });
   });
