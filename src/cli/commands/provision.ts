@@ -5,7 +5,7 @@ import { OfflineTokenGenerator } from '../../offline/index.js';
 import { checkProvisioningToken, issueProvisioningBatch, parseSerials } from '../../presets/index.js';
 import { openStore } from '../../stores/index.js';
 import { action, argOrStdin, intOption, print, UsageError } from '../io.js';
-import { loadKey, openAudit, parseMode } from './token.js';
+import { loadKey, openAudit, parseMode, readerKey } from './token.js';
 
 const MAX_SERIALS_FILE = 64 * 1024 * 1024;
 
@@ -76,7 +76,11 @@ export function register(program: Command): void {
               lines.push(JSON.stringify(rec));
               count++;
               audit?.record('provision.issue', { serial: rec.serial, jti: rec.jti, exp: rec.exp });
-              if (lines.length >= 512) writeSync(fd, `${lines.splice(0).join('\n')}\n`);
+              if (lines.length >= 512) {
+                writeSync(fd, `${lines.splice(0).join('\n')}\n`);
+                // Let the progress bar's timer run: minting is synchronous and a large batch takes a while.
+                await new Promise((resolve) => setImmediate(resolve));
+              }
               if (count % 64 === 0 || count === serials.length) bar?.update(count);
             }
             if (lines.length > 0) writeSync(fd, `${lines.join('\n')}\n`);
@@ -93,7 +97,8 @@ export function register(program: Command): void {
   provision
     .command('check')
     .description('Gateway side: accept a provisioning token once and print its device serial')
-    .requiredOption('--key <file>', 'public Ed25519 key (signed) or the A*GCM key (sealed)')
+    .option('--key <file>', 'public Ed25519 key (signed) or the A*GCM key (sealed)')
+    .option('--jwks <file>', 'instead of --key: the public keys by kid (offtoken keys jwks)')
     .requiredOption('--consume <url>', 'replay store: memory:, sqlite:PATH or redis://HOST:PORT[/db]')
     .option('--tolerance <seconds>', 'clock skew tolerance', '60')
     .option('--audit <file>', 'append the result to this audit log')
@@ -103,12 +108,18 @@ export function register(program: Command): void {
       action(
         async (
           tokenArg: string | undefined,
-          o: { key: string; consume: string; tolerance: string; audit?: string; auditKey?: string },
+          o: {
+            key?: string;
+            jwks?: string;
+            consume: string;
+            tolerance: string;
+            audit?: string;
+            auditKey?: string;
+          },
         ) => {
           const text = argOrStdin(tokenArg);
           const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
-          const key = await loadKey(o.key);
-          const gen = new OfflineTokenGenerator({ key, ttlTolerance });
+          const gen = new OfflineTokenGenerator({ ...(await readerKey(o)), ttlTolerance });
           const audit = await openAudit(o.audit, o.auditKey);
           const store = await openStore(o.consume);
           try {

@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/index.js';
 import type { JwsHeader } from '../../jose/types.js';
-import { LocalJwks, readKeyFile } from '../../keys/index.js';
+import { importJwk, Keyring, LocalJwks, readKeyFile } from '../../keys/index.js';
 import type { OfftokenKey } from '../../keys/types.js';
 import {
   type GenerateOptions,
   type JsonValue,
   type OfflineMode,
   OfflineTokenGenerator,
+  type OfflineTokenGeneratorOptions,
 } from '../../offline/index.js';
 import { openStore } from '../../stores/index.js';
 import { action, argOrStdin, intOption, parseJsonOption, print, UsageError } from '../io.js';
@@ -58,7 +59,30 @@ export async function openAudit(
   return AuditLog.open(file, signingKey ? { signingKey } : {});
 }
 
+/**
+ * The reader's key: `--key FILE` (a key file; a public Ed25519 file is enough for signed tokens) or
+ * `--jwks FILE` (the public keys `offtoken keys jwks` prints, selected by the token's kid: rotation).
+ */
+export async function readerKey(o: {
+  key?: string;
+  jwks?: string;
+  mode?: string;
+}): Promise<Pick<OfflineTokenGeneratorOptions, 'key' | 'keyring' | 'mode'>> {
+  const mode = parseMode(o.mode);
+  if ((o.key === undefined) === (o.jwks === undefined))
+    throw new UsageError('give --key FILE or --jwks FILE');
+  if (o.key !== undefined) return { key: await loadKey(o.key), ...(mode && { mode }) };
+  const doc = parseJsonOption(readFileSync(o.jwks!, 'utf8'), '--jwks') as { keys?: unknown };
+  if (!Array.isArray(doc?.keys) || doc.keys.length === 0 || doc.keys.length > 100)
+    throw new UsageError('--jwks must be a JWKS with 1 to 100 keys');
+  const keys = doc.keys.map((j) => importJwk(j as never, { public: true }));
+  const ring = new Keyring({ verifyOnly: keys });
+  return { keyring: ring, mode: mode ?? 'signed' };
+}
+
 const OPTION_CLAIMS = ['sub', 'device', 'act', 'params', 'aud', 'ctr', 'nbf'] as const;
+// Always set by the generator: a caller's value would be silently shadowed, so it is refused instead.
+const GENERATED_CLAIMS = ['jti', 'iat', 'exp'] as const;
 
 /** `--claims` JSON: sub/device/act/params/aud/ctr/nbf become token claims, everything else the payload. */
 export function splitClaims(claims: unknown): { payload: JsonValue | undefined; options: GenerateOptions } {
@@ -67,6 +91,8 @@ export function splitClaims(claims: unknown): { payload: JsonValue | undefined; 
   const options: Record<string, unknown> = {};
   const payload: Record<string, JsonValue> = {};
   for (const [k, v] of Object.entries(claims as Record<string, JsonValue>)) {
+    if ((GENERATED_CLAIMS as readonly string[]).includes(k))
+      throw new UsageError(`--claims: ${k} is always generated (set the lifetime with --ttl)`);
     if ((OPTION_CLAIMS as readonly string[]).includes(k)) options[k] = v;
     else if (k === 'data')
       Object.assign(payload, typeof v === 'object' && v !== null && !Array.isArray(v) ? v : { data: v });
@@ -130,7 +156,8 @@ export function register(program: Command): void {
   token
     .command('read')
     .description('Verify (or decrypt) a token and print its claims; exit 1 with the error code on rejection')
-    .requiredOption('--key <file>', 'key file (a public Ed25519 key is enough for signed tokens)')
+    .option('--key <file>', 'key file (a public Ed25519 key is enough for signed tokens)')
+    .option('--jwks <file>', 'instead of --key: public keys by kid (offtoken keys jwks), for signed tokens')
     .option('--mode <mode>', 'sealed | signed | mac (default: from the key)')
     .option('--consume <url>', 'accept the token once: memory:, sqlite:PATH or redis://HOST:PORT[/db]')
     .option('--audience <aud>', "this reader's audience (required when the token names one)")
@@ -143,7 +170,8 @@ export function register(program: Command): void {
         async (
           tokenArg: string | undefined,
           o: {
-            key: string;
+            key?: string;
+            jwks?: string;
             mode?: string;
             consume?: string;
             audience?: string;
@@ -154,14 +182,12 @@ export function register(program: Command): void {
         ) => {
           const text = argOrStdin(tokenArg);
           const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
-          const key = await loadKey(o.key);
-          const mode = parseMode(o.mode);
+          const reader = await readerKey(o);
           const audit = await openAudit(o.audit, o.auditKey);
           const store = o.consume !== undefined ? await openStore(o.consume) : undefined;
           try {
             const gen = new OfflineTokenGenerator({
-              key,
-              ...(mode && { mode }),
+              ...reader,
               ttlTolerance,
               ...(o.audience !== undefined && { audience: o.audience }),
               ...(audit && { audit }),
