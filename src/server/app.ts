@@ -63,7 +63,7 @@ export async function buildServer(
   });
   const purge = setInterval(() => authority.db.purgeSeen(authority.now()), 60_000);
   purge.unref();
-  // rotation without downtime: `offtoken authority rotate-key` replaces keyring.json (atomic rename) and the
+  // rotation without downtime: `offtoken keys rotate` replaces keyring.json (atomic rename) and the
   // running server picks the new active key within a second; the old key stays in the JWKS as verify-only
   const watch = setInterval(() => {
     try {

@@ -131,7 +131,7 @@ export class AuthorityKeyring {
   }
 
   /**
-   * Re-reads the file when another process replaced it (`offtoken authority rotate-key` writes a new file and
+   * Re-reads the file when another process replaced it (`offtoken keys rotate` writes a new file and
    * renames it over the old one, so a reader sees the old or the new keyring, never half of one). Returns
    * true when the keys changed. A file that cannot be read keeps the keys in memory (the caller logs it).
    */
@@ -183,13 +183,13 @@ export class AuthorityKeyring {
    * Makes a fresh key active; the old active key becomes verify-only for `overlapSeconds` (at least the longest
    * token lifetime), so nothing it signed stops verifying before it expires.
    */
-  rotate(now: number, overlapSeconds: number): string {
+  rotate(now: number, overlapSeconds: number, alg?: AuthorityAlg): string {
     const old = this.byKid.get(this.activeKid)!;
     old.exp = now + overlapSeconds;
     // drop keys whose verify-only window has passed
     const kept = this.keys.filter((k) => k.exp === undefined || now < k.exp);
-    // the algorithm of the keyring, not of whoever opens it (the CLI opens it without the config)
-    const fresh = generate(old.alg, now);
+    // the algorithm of the keyring (or the one asked for), not of whoever opens it (the CLI has no config)
+    const fresh = generate(alg ?? old.alg, now);
     this.load({
       version: 1,
       active: fresh.kid,

@@ -109,7 +109,39 @@ describe('CLI: clients and offline status check against a running authority', ()
     assert.match(String(disabled.body.error_description), /^disabled_client:/);
   });
 
-  it('authority rotate-key rotates a running server: old tokens keep verifying, new ones use the new kid', async () => {
+  it('clients add --service-account takes the file service-account create writes; its assertion gets a token', async () => {
+    const { createLocalJWKSet, jwtVerify } = await import('jose');
+    const sa = path.join(dir, 'sa-created.json');
+    const tokenUrl = `${s.base}/token`;
+    const created = cli(['service-account', 'create', '--out', sa, '--token-uri', tokenUrl, '--json']);
+    assert.equal(created.status, 0, created.stderr);
+    const info = JSON.parse(created.stdout) as { client_id: string; private_key_id: string };
+    const add = cli(['clients', 'add', '--service-account', sa, '--data-dir', s.dataDir, '--json']);
+    assert.equal(add.status, 0, add.stderr);
+    assert.deepEqual(JSON.parse(add.stdout), { client_id: info.client_id, kids: [info.private_key_id] });
+    const a = cli(['service-account', 'token', '--key', sa, '--assertion']);
+    assert.equal(a.status, 0, a.stderr);
+    const r = await post(tokenUrl, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: a.stdout.trim(),
+    });
+    assert.equal(r.status, 200, r.text);
+    const set = await (await fetch(`${s.base}/.well-known/jwks.json`)).json();
+    const p = await jwtVerify(r.body.access_token as string, createLocalJWKSet(set), {
+      issuer: s.base,
+      typ: 'at+jwt',
+    });
+    assert.equal(p.payload.sub, info.client_id);
+    // the same assertion again is a replay
+    const again = await post(tokenUrl, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: a.stdout.trim(),
+    });
+    assert.equal(again.body.error, 'invalid_grant');
+    assert.match(String(again.body.error_description), /^replayed:/);
+  });
+
+  it('keys rotate rotates a running server: old tokens keep verifying, new ones use the new kid', async () => {
     const { createLocalJWKSet, jwtVerify } = await import('jose');
     const sa = path.join(dir, 'sa-rot.json');
     assert.equal(
@@ -126,10 +158,10 @@ describe('CLI: clients and offline status check against a running authority', ()
       return r.body.access_token as string;
     };
     const before = await grant();
-    const r = cli(['authority', 'rotate-key', '--data-dir', s.dataDir, '--json']);
+    const r = cli(['keys', 'rotate', '--data-dir', s.dataDir, '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { active: string; previous: string };
-    assert.notEqual(out.active, out.previous);
+    const out = JSON.parse(r.stdout) as { kid: string; previous: string };
+    assert.notEqual(out.kid, out.previous);
     // what the server's once-a-second keyring watch runs, called directly so the test does not wait on a timer
     assert.equal(s.app.authority.reloadKeys(), true);
     assert.equal(s.app.authority.reloadKeys(), false);
@@ -137,14 +169,14 @@ describe('CLI: clients and offline status check against a running authority', ()
     const set = (await (await fetch(`${s.base}/.well-known/jwks.json`)).json()) as {
       keys: { kid: string }[];
     };
-    assert.deepEqual(set.keys.map((k) => k.kid).sort(), [out.active, out.previous].sort());
+    assert.deepEqual(set.keys.map((k) => k.kid).sort(), [out.kid, out.previous].sort());
     const jwks = createLocalJWKSet(set);
     assert.equal((await jwtVerify(before, jwks, { typ: 'at+jwt' })).protectedHeader.kid, out.previous);
-    assert.equal((await jwtVerify(after, jwks, { typ: 'at+jwt' })).protectedHeader.kid, out.active);
+    assert.equal((await jwtVerify(after, jwks, { typ: 'at+jwt' })).protectedHeader.kid, out.kid);
   });
 
-  it('authority rotate-key without a keyring is ERR_SERVER_CONFIG', () => {
-    const r = cli(['authority', 'rotate-key', '--data-dir', path.join(dir, 'none')]);
+  it('keys rotate without a keyring is ERR_SERVER_CONFIG', () => {
+    const r = cli(['keys', 'rotate', '--data-dir', path.join(dir, 'none')]);
     assert.equal(r.status, 1);
     assert.equal(JSON.parse(r.stderr).error.code, 'ERR_SERVER_CONFIG');
   });

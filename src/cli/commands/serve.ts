@@ -1,10 +1,8 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { ServerConfigError } from '../../errors/server.js';
 import { buildServer } from '../../server/app.js';
 import { loadConfig, type ServerConfig } from '../../server/config.js';
-import { AuthorityKeyring } from '../../server/keyring.js';
-import { action, intOption, print } from '../io.js';
+import { action, intOption } from '../io.js';
 
 interface ServeOptions {
   config?: string;
@@ -72,49 +70,7 @@ function serveOptions(c: Command): Command {
     .option('--issuer <url>', 'issuer URL (default http://HOST:PORT; env OFFTOKEN_ISSUER)');
 }
 
-interface RotateOptions {
-  config?: string;
-  dataDir?: string;
-  json?: boolean;
-}
-
-/**
- * Rotates the authority's signing key in place: a new active key, the previous one kept verify-only for
- * max(accessTokenTtl, 1 day) + 60 s. A running server reloads keyring.json within a second (no restart, no
- * token stops verifying).
- */
-function rotateKey(o: RotateOptions): void {
-  const cfg = loadConfig({
-    ...(o.config !== undefined ? { file: o.config } : {}),
-    overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
-  });
-  const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
-  const now = Math.floor(Date.now() / 1000);
-  const previous = ring.activeKeyId;
-  const overlap = Math.max(cfg.accessTokenTtl, 86400) + 60;
-  const active = ring.rotate(now, overlap);
-  print(
-    o.json
-      ? { active, previous, previous_verify_only_until: now + overlap }
-      : `active signing key ${active}; ${previous} verifies until ${new Date((now + overlap) * 1000).toISOString()}`,
-    o.json,
-  );
-}
-
 export function register(program: Command): void {
-  const authority = program
-    .command('authority')
-    .description("The authority service's own signing keyring (in --data-dir, default ./.offtoken)");
-  authority
-    .command('rotate-key')
-    .description(
-      'Make a fresh signing key active; the old one stays in the JWKS as verify-only (a running server picks this up within a second)',
-    )
-    .option('--config <file>', 'server config file (for its dataDir and accessTokenTtl)')
-    .option('--data-dir <dir>', 'authority data directory (default ./.offtoken)')
-    .option('--json', 'JSON output')
-    .action(action(rotateKey));
-
   serveOptions(
     program
       .command('serve')
