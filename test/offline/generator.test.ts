@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { Keyring } from '../../src/keys/index.js';
 import { deriveOfflineKey, OFFLINE_TYP, OfflineTokenGenerator } from '../../src/offline/index.js';
 import { fixedClock, macKey, publicOnly, sealedKey, signedKey, throwsCode } from './helpers.js';
 
@@ -237,5 +238,44 @@ describe('audit events', () => {
     const text = JSON.stringify(events);
     assert.ok(!text.includes(token.slice(-20)));
     assert.ok(!text.includes('payload-secret'));
+  });
+});
+
+describe('kid rotation through the keyring', () => {
+  for (const [mode, make] of [
+    ['sealed', () => sealedKey(256)],
+    ['signed', () => signedKey()],
+    ['mac', () => macKey()],
+  ] as const) {
+    it(`${mode}: new tokens use the active key, old ones read until the old key is retired`, () => {
+      const k1 = make();
+      const k2 = make();
+      const ring = new Keyring({ active: k1 });
+      const gen = new OfflineTokenGenerator({ keyring: ring });
+      assert.equal(gen.mode, mode);
+      const t1 = gen.generate('one');
+      ring.rotate(k2);
+      const t2 = gen.generate('two');
+      assert.equal(header(t1).kid, k1.kid);
+      assert.equal(header(t2).kid, k2.kid);
+      assert.equal(gen.read(t1), 'one');
+      assert.equal(gen.read(t2), 'two');
+      // a reader holding only the new key by file refuses the old token by kid
+      throwsCode(() => new OfflineTokenGenerator({ key: k2 }).read(t1), 'ERR_OFFLINE_TOKEN_WRONG_KEY');
+      ring.retire(k1.kid);
+      throwsCode(() => gen.read(t1), 'ERR_OFFLINE_TOKEN_WRONG_KEY');
+      assert.equal(gen.read(t2), 'two');
+    });
+  }
+
+  it('a verify-only keyring of public keys reads signed tokens and cannot mint', () => {
+    const k = signedKey();
+    const t = new OfflineTokenGenerator({ key: k }).generate('x');
+    const reader = new OfflineTokenGenerator({
+      keyring: new Keyring({ verifyOnly: [publicOnly(k)] }),
+      mode: 'signed',
+    });
+    assert.equal(reader.read(t), 'x');
+    throwsCode(() => reader.generate('y'), 'ERR_KEYRING_NO_ACTIVE_KEY');
   });
 });
