@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isBase64url } from '../encoding/base64url.js';
 import { InputTooLargeError, InvalidArgumentError, OfftokenError } from '../errors/base.js';
 import { KeyfileDecryptFailedError, KeyfileInvalidError, KeyfilePermissionsError } from '../errors/keys.js';
@@ -120,7 +120,12 @@ export function writeKeyFileSync(path: string, key: OfftokenKey, opts: { passphr
       : { v: 1, type: 'offtoken-key', kid: key.kid, alg: key.alg, jwk };
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: hasPrivate ? 0o600 : 0o644, flag: 'wx' });
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 export async function writeKeyFile(

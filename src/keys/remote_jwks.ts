@@ -55,8 +55,7 @@ export class RemoteJwks {
   #lastAttempt = Number.NEGATIVE_INFINITY;
   #lastError: OfftokenError | undefined;
   #inflight: Promise<void> | undefined;
-  /** Fetches started so far (successful or not); for monitoring and tests. */
-  fetchCount = 0;
+  #fetches = 0;
 
   constructor(url: string | URL, opts: RemoteJwksOptions = {}) {
     let u: URL;
@@ -74,6 +73,11 @@ export class RemoteJwks {
     this.#cooldown = nonNegative(opts.cooldownSeconds ?? 30, 'cooldownSeconds');
     this.#headers = { accept: 'application/jwk-set+json, application/json', ...opts.headers };
     this.#clock = opts.clock ?? systemClock;
+  }
+
+  /** Fetches started so far (successful or not), for monitoring. */
+  get fetchCount(): number {
+    return this.#fetches;
   }
 
   /** The AsyncKeyResolver: the key for a header's kid/alg. */
@@ -124,7 +128,7 @@ export class RemoteJwks {
     if (this.#inflight !== undefined) return this.#inflight;
     if (this.#clock() - this.#lastAttempt < this.#cooldown) return;
     this.#lastAttempt = this.#clock();
-    this.fetchCount++;
+    this.#fetches++;
     this.#inflight = this.#fetch()
       .then((jwks) => {
         this.#cache = { jwks, fetchedAt: this.#clock() };

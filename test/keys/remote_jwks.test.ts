@@ -84,6 +84,7 @@ describe('RemoteJwks', () => {
     const jwks = new RemoteJwks(`${base}/jwks`);
     await Promise.all(Array.from({ length: 10 }, () => jwks.resolve({ kid: k.kid, alg: 'EdDSA' })));
     assert.equal(hits, 1);
+    assert.equal(jwks.fetchCount, 1);
   });
 
   it('refetches on an unknown kid (provider rotation), at most once per cooldown', async () => {
