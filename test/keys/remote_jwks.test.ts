@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { signJwt, verifyJwtAsync } from '../../src/jose/index.js';
-import { buildJwks, exportJwk, generateKey, RemoteJwks } from '../../src/keys/index.js';
+import { buildJwks, exportJwk, generateKey, Keyring, RemoteJwks } from '../../src/keys/index.js';
 import type { OfftokenKey } from '../../src/keys/types.js';
 
 // A real HTTP server on 127.0.0.1: each test sets `handler` and reads `hits`.
@@ -40,11 +40,11 @@ function fakeClock(start = 1_800_000_000) {
   return c;
 }
 
-const sign = (k: OfftokenKey, iat?: number) =>
+const sign = (k: OfftokenKey, iat?: number, ttl = 60) =>
   signJwt({ sub: 'alice' }, k.privateKey as never, {
     alg: k.alg as 'EdDSA',
     kid: k.kid,
-    expiresIn: 60,
+    expiresIn: ttl,
     ...(iat !== undefined ? { iat } : {}),
   });
 
@@ -247,6 +247,40 @@ describe('RemoteJwks', () => {
     await jwks.resolve({ kid: a.kid, alg: 'EdDSA' });
     clock.t += 100;
     await assert.rejects(jwks.resolve({ kid: a.kid, alg: 'EdDSA' }), { code: 'ERR_JWKS_INVALID' });
+  });
+
+  it('keyring rotation without downtime across processes: announce, rotate, retire', async () => {
+    const clock = fakeClock();
+    const ring = new Keyring({ active: generateKey('EdDSA'), clock: clock.now });
+    handler = (_q, res) => res.end(JSON.stringify(ring.jwks()));
+    hits = 0;
+    const jwks = new RemoteJwks(`${base}/jwks`, {
+      clock: clock.now,
+      maxAgeSeconds: 300,
+      cooldownSeconds: 30,
+    });
+    const policy = () => ({ algorithms: ['EdDSA'] as ['EdDSA'], now: clock.t });
+    const old = ring.signingKey();
+    const before = sign(old, clock.t, 3600);
+    await verifyJwtAsync(before, jwks.resolve, policy());
+    // the next key is published one max age ahead of its first use
+    const next = generateKey('EdDSA');
+    ring.add(next);
+    clock.t += 300;
+    await verifyJwtAsync(before, jwks.resolve, policy());
+    assert.equal(hits, 2);
+    ring.rotate(next, { retireAfter: 600 });
+    clock.t += 1;
+    const after = sign(ring.signingKey(), clock.t);
+    // both verify at once, with no extra fetch: the new kid was already known
+    await verifyJwtAsync(after, jwks.resolve, policy());
+    await verifyJwtAsync(before, jwks.resolve, policy());
+    assert.equal(hits, 2);
+    // once retired and the cache has turned over, the old key is gone from the set
+    clock.t += 600;
+    const late = sign(old, clock.t);
+    await assert.rejects(verifyJwtAsync(late, jwks.resolve, policy()), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    await verifyJwtAsync(sign(next, clock.t), jwks.resolve, policy());
   });
 
   it('takes only http(s) URLs and sane options', () => {
