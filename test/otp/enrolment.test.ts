@@ -10,10 +10,12 @@ import {
   base32Encode,
   buildOtpauthUri,
   generateOtpSecret,
+  OtpValidator,
   parseOtpauthUri,
   renderQr,
   writeQrFile,
 } from '../../src/otp/index.js';
+import { MemoryStore } from '../../src/stores/index.js';
 
 // CommonJS decoders for the QR round trip (jsqr reads pixels, pngjs decodes the PNG), typed here.
 const require = createRequire(import.meta.url);
@@ -209,5 +211,18 @@ describe('QR codes', () => {
 
   it('refuses oversized text with ERR_INPUT_TOO_LARGE', async () => {
     await assert.rejects(renderQr('x'.repeat(3000), 'svg'), { code: 'ERR_INPUT_TOO_LARGE' });
+  });
+});
+
+describe('OtpValidator.enroll and the Key URI', () => {
+  it('checks the label before storing anything: an id with a colon needs an explicit account', async () => {
+    const store = new MemoryStore();
+    const v = new OtpValidator({ store, storeKey: randomBytes(32) });
+    await assert.rejects(v.enroll({ id: 'tenant:alice', issuer: 'ACME' }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.equal(await store.getCredential('tenant:alice'), undefined);
+    const { uri, secret } = await v.enroll({ id: 'tenant:alice', issuer: 'ACME', account: 'alice' });
+    const k = parseOtpauthUri(uri);
+    assert.deepEqual([k.issuer, k.account, k.type, k.period], ['ACME', 'alice', 'totp', 30]);
+    assert.deepEqual(k.secret, Buffer.from(secret));
   });
 });

@@ -155,7 +155,10 @@ export function registerOtpCodeCommands(otp: Command): void {
       )
       .requiredOption('--issuer <issuer>', 'provider or service shown by the app')
       .requiredOption('--account <account>', 'account name shown by the app')
-      .option('--secret <base32>', 'use this secret (default: new, 20 bytes for SHA1, hash length otherwise)')
+      .option(
+        '--secret <base32>',
+        'use this secret (default: new, 20 bytes for SHA1, hash length otherwise); - reads stdin',
+      )
       .option('--type <type>', 'totp or hotp', 'totp')
       .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
       .option('--digits <d>', 'code length 6-10', '6')
@@ -180,7 +183,8 @@ export function registerOtpCodeCommands(otp: Command): void {
       }) => {
         if (o.type !== 'totp' && o.type !== 'hotp') throw new UsageError('--type must be totp or hotp');
         const algorithm = algorithmOption(o.algorithm);
-        const secret = o.secret !== undefined ? base32Decode(o.secret) : generateOtpSecret(algorithm);
+        const text = o.secret === '-' ? argOrStdin(undefined, 'secret') : o.secret;
+        const secret = text !== undefined ? base32Decode(text) : generateOtpSecret(algorithm);
         const uri = buildOtpauthUri({
           type: o.type,
           secret,
