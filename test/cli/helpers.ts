@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI from source (through tsx), with stdin and extra environment variables. */
+export function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    encoding: 'utf8',
+    input: opts.input ?? '',
+    env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '', ...opts.env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Asserts a successful run and returns its stdout. */
+export function ok(r: CliResult): string {
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Asserts a rejection: the exit code, stdout empty, and `{"error":{"code","message"}}` as the last stderr line. */
+export function rejected(r: CliResult, code: string, exit = 1): void {
+  assert.equal(r.code, exit, `expected exit ${exit} (${code}), got ${r.code}: ${r.stdout}${r.stderr}`);
+  assert.equal(r.stdout, '');
+  const line = r.stderr.trim().split('\n').pop() as string;
+  const parsed = JSON.parse(line) as { error: { code: string; message: string } };
+  assert.equal(parsed.error.code, code, line);
+  assert.equal(typeof parsed.error.message, 'string');
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'offtoken-cli-'));
+}
