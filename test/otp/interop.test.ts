@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as OTPAuth from 'otpauth';
-import { generateSync as otplibGenerate, verifySync as otplibVerify } from 'otplib';
+import { generateSync as otplibGenerate, generateURI as otplibUri, verifySync as otplibVerify } from 'otplib';
 import speakeasy from 'speakeasy';
 import {
   base32Decode,
@@ -165,5 +165,49 @@ describe('interop: speakeasy', () => {
       hotp(base32Decode(s.base32), 0),
       speakeasy.hotp({ secret: s.base32, encoding: 'base32', counter: 0 }),
     );
+  });
+});
+
+describe('interop: URIs from otplib and speakeasy', () => {
+  it('parses what they build', () => {
+    const secret = randomBytes(32);
+    const b32 = base32Encode(secret, { padding: false });
+    const o = {
+      label: 'alice@example.com',
+      issuer: 'ACME Co',
+      algorithm: 'sha256',
+      digits: 8,
+      period: 60,
+    } as const;
+    const want = {
+      type: 'totp',
+      account: 'alice@example.com',
+      issuer: 'ACME Co',
+      algorithm: 'SHA256',
+      digits: 8,
+      period: 60,
+    };
+    for (const uri of [
+      otplibUri({ ...o, secret: b32 }),
+      speakeasy.otpauthURL({ ...o, secret: b32, encoding: 'base32' }),
+    ]) {
+      const k = parseOtpauthUri(uri);
+      assert.deepEqual(
+        {
+          type: k.type,
+          account: k.account,
+          issuer: k.issuer,
+          algorithm: k.algorithm,
+          digits: k.digits,
+          period: k.period,
+        },
+        want,
+      );
+      assert.deepEqual(k.secret, secret);
+    }
+    const h = parseOtpauthUri(
+      otplibUri({ strategy: 'hotp', issuer: 'X', label: 'y', secret: b32, counter: 5 }),
+    );
+    assert.deepEqual([h.type, h.counter, h.issuer, h.account], ['hotp', 5, 'X', 'y']);
   });
 });
