@@ -204,17 +204,6 @@ function headerInfo(segment: string): HeaderInfo {
   return info;
 }
 
-/** Which mode a token's header claims, or undefined when it is not an offline-token header. */
-export function sniffMode(token: string): OfflineMode | undefined {
-  if (typeof token !== 'string') return undefined;
-  const dot = token.indexOf('.');
-  try {
-    return headerInfo(dot < 0 ? token : token.slice(0, dot)).mode;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface Opened {
   header: Readonly<Record<string, unknown>>;
   kid: string | undefined;

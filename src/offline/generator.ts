@@ -106,6 +106,8 @@ export class OfflineTokenGenerator {
     if (!Number.isFinite(this.ttlTolerance) || this.ttlTolerance < 0)
       throw new InvalidArgumentError('ttlTolerance must be a non-negative number');
     this.maxTokenSize = o.maxTokenSize ?? DEFAULT_MAX_TOKEN_SIZE;
+    if (!Number.isSafeInteger(this.maxTokenSize) || this.maxTokenSize < 256 || this.maxTokenSize > 1 << 20)
+      throw new InvalidArgumentError('maxTokenSize must be an integer from 256 to 1048576');
     this.audience = o.audience;
     this.namespace = o.namespace ?? 'offtoken:offline';
     this.#clock = o.clock ?? systemClock;
