@@ -180,7 +180,7 @@ for (const mode of ['sealed', 'signed', 'mac'] as const) {
         s ^= s << 5;
         return (s >>> 0) % n;
       };
-      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ';
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \u0000é€😀';
       const codes = new Set<string>();
       for (let n = 0; n < 3000; n++) {
         const chars = token.split('');
