@@ -98,7 +98,13 @@ const MAX_DEPTH = 32;
 function depthOk(v: unknown, depth: number): boolean {
   if (typeof v !== 'object' || v === null) return true;
   if (depth >= MAX_DEPTH) return false;
-  for (const x of Array.isArray(v) ? v : Object.values(v)) if (!depthOk(x, depth + 1)) return false;
+  // No Object.values copy: this runs on every read. JSON.parse output has no inherited enumerable keys.
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!depthOk(v[i], depth + 1)) return false;
+  } else {
+    const o = v as Record<string, unknown>;
+    for (const k in o) if (!depthOk(o[k], depth + 1)) return false;
+  }
   return true;
 }
 
