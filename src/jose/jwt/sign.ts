@@ -1,6 +1,7 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../../errors/base.js';
-import { signJws } from '../jws/sign.js';
+import { encodeSegment, headerSegmentOf, signSegments } from '../jws/sign.js';
+import { algSpec, checkKey } from '../lib/alg.js';
 import type { JwsAlg } from '../types.js';
 
 export interface JwtSignOptions {
@@ -36,8 +37,27 @@ export function signJwt(claims: Record<string, unknown>, key: KeyObject, opts: J
   }
   if (opts.jti === true) out.jti = randomBytes(16).toString('base64url');
   else if (typeof opts.jti === 'string') out.jti = opts.jti;
-  const header: { alg: JwsAlg; kid?: string; typ?: string } = { alg: opts.alg };
-  if (opts.kid !== undefined) header.kid = opts.kid;
-  header.typ = opts.typ ?? 'JWT';
-  return signJws(JSON.stringify(out), key, header);
+  const spec = algSpec(opts.alg, undefined);
+  checkKey(spec.alg, spec, key, 'sign');
+  return signSegments(spec, key, jwtHeaderSegment(opts), encodeSegment(JSON.stringify(out)));
+}
+
+// The header of a JWT is {alg, kid?, typ}: its segment is cached per (alg, kid, typ), so a signer with one
+// key does not re-serialise it per token. Bounded; headers hold no secrets.
+const jwtHeaders = new Map<string, string>();
+const JWT_HEADER_CACHE_MAX = 64;
+
+function jwtHeaderSegment(opts: JwtSignOptions): string {
+  const typ = opts.typ ?? 'JWT';
+  const kid = opts.kid;
+  // Unambiguous: alg is a checked JwsAlg (no '.'), typ is length-prefixed, kid absent and kid '' differ.
+  const cacheKey = `${opts.alg}.${typ.length}.${typ}${kid === undefined ? 'u' : `k${kid}`}`;
+  let seg = jwtHeaders.get(cacheKey);
+  if (seg === undefined) {
+    const header = kid === undefined ? { alg: opts.alg, typ } : { alg: opts.alg, kid, typ };
+    seg = headerSegmentOf(JSON.stringify(header));
+    if (jwtHeaders.size >= JWT_HEADER_CACHE_MAX) jwtHeaders.delete(jwtHeaders.keys().next().value as string);
+    jwtHeaders.set(cacheKey, seg);
+  }
+  return seg;
 }
