@@ -47,6 +47,10 @@ export async function buildServer(
   // Fastify installs by default are removed, so any other content type is 415 before a byte is parsed
   app.removeAllContentTypeParsers();
   await app.register(formbody, { bodyLimit: config.bodyLimit });
+  // group commit (AuthorityDb.settled): no response leaves before the writes of its request are committed
+  app.addHook('onSend', async () => {
+    await authority.db.settled();
+  });
   app.setErrorHandler(oauthErrorHandler);
   app.setNotFoundHandler(notFoundHandler);
   registerWellKnown(app, authority);

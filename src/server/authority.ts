@@ -18,6 +18,8 @@ import { AuthorityKeyring } from './keyring.js';
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 const ALGS = ['ES256', 'EdDSA'] as const;
 const VERIFIED_CACHE_MAX = 10_000;
+/** Status list slots reserved per SQLite commit; unused ones are skipped after a restart. */
+const STATUS_SLOT_BLOCK = 256;
 
 export interface IssueRequest {
   clientId: string;
@@ -43,13 +45,14 @@ export class Authority {
   readonly dpopReplay: ReplayStore;
   private rsKey: ResourceServerKey | undefined;
   private listCache = new Map<string, { token: string; exp: number }>();
+  private slots = { listId: '', next: 0, end: 0 };
   private verifiedCache = new Map<string, { claims: Record<string, unknown>; exp: number; kid: string }>();
 
   constructor(
     readonly config: ServerConfig,
     readonly clock: Clock = systemClock,
   ) {
-    this.db = new AuthorityDb(path.join(config.dataDir, 'authority.db'));
+    this.db = new AuthorityDb(path.join(config.dataDir, 'authority.db'), true);
     this.keyring = AuthorityKeyring.openOrCreate(
       path.join(config.dataDir, 'keyring.json'),
       config.signingAlg,
@@ -101,10 +104,7 @@ export class Authority {
     // an external token inside its clock-skew grace has no lifetime left to hand on
     if (exp <= now) throw new OAuthInvalidGrantError('the subject token has no remaining lifetime');
     const jti = randomBytes(16).toString('base64url');
-    const { listId, idx } = this.db.allocateStatusSlot(
-      this.config.statusList.bits,
-      this.config.statusList.size,
-    );
+    const { listId, idx } = this.nextStatusSlot();
     // mapped attributes first: a mapping can never overwrite a registered claim (config also refuses the names)
     const claims: Record<string, unknown> = {
       ...(r.extra ?? {}),
@@ -121,8 +121,38 @@ export class Authority {
     };
     const { kid, privateKey } = this.keyring.signingKey();
     const token = signCompact({ typ: ACCESS_TOKEN_TYP, kid }, claims, privateKey);
-    this.db.recordToken({ jti, clientId: r.clientId, sub: r.sub, exp, listId, idx });
     return { token, expiresIn: exp - now, jti };
+  }
+
+  /**
+   * The next status list slot, from a block reserved in one SQLite commit: issuing a token writes nothing of
+   * its own (the token carries its slot; revocation is recorded by slot).
+   */
+  private nextStatusSlot(): { listId: string; idx: number } {
+    if (this.slots.next >= this.slots.end) {
+      const r = this.db.reserveStatusSlots(
+        this.config.statusList.bits,
+        this.config.statusList.size,
+        STATUS_SLOT_BLOCK,
+      );
+      this.slots = { listId: r.listId, next: r.start, end: r.end };
+    }
+    return { listId: this.slots.listId, idx: this.slots.next++ };
+  }
+
+  /** The status slot a verified token of ours refers to (its `status.status_list`). */
+  private slotOf(c: Record<string, unknown>): { listId: string; idx: number } | undefined {
+    const ref = (c.status as { status_list?: { idx?: unknown; uri?: unknown } } | undefined)?.status_list;
+    const prefix = `${this.issuer}/status-lists/`;
+    if (typeof ref?.uri !== 'string' || !ref.uri.startsWith(prefix)) return undefined;
+    if (typeof ref.idx !== 'number' || !Number.isSafeInteger(ref.idx) || ref.idx < 0) return undefined;
+    return { listId: ref.uri.slice(prefix.length), idx: ref.idx };
+  }
+
+  /** A verified token of ours is active unless its status slot is revoked. */
+  isActive(claims: Record<string, unknown>): boolean {
+    const slot = this.slotOf(claims);
+    return slot !== undefined && !this.db.isRevoked(slot.listId, slot.idx);
   }
 
   /** Verifies one of our own access tokens: signature by a key still in the keyring, typ, iss, exp. */
@@ -168,8 +198,7 @@ export class Authority {
   introspect(token: string): Record<string, unknown> {
     const c = this.verifyOwnToken(token);
     if (!c) return { active: false };
-    const rec = this.db.getToken(c.jti as string);
-    if (!rec || rec.revoked) return { active: false };
+    if (!this.isActive(c)) return { active: false };
     // RFC 9449 6.2 / RFC 8705 3.2: a sender-constrained token introspects with its cnf
     const dpop = typeof (c.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
     const out: Record<string, unknown> = { active: true, token_type: dpop ? 'DPoP' : 'Bearer' };
@@ -178,14 +207,12 @@ export class Authority {
     return out;
   }
 
-  /** Marks a token revoked and its status list bit set; returns the record (undefined if unknown). */
-  revoke(jti: string): boolean {
-    const rec = this.db.getToken(jti);
-    if (!rec) return false;
-    if (!rec.revoked) {
-      this.db.revokeToken(jti);
-      this.listCache.delete(rec.listId);
-    }
+  /** Revokes a verified token of ours: its status list bit is set from the next list fetch on. */
+  revoke(claims: Record<string, unknown>): boolean {
+    const slot = this.slotOf(claims);
+    if (!slot) return false;
+    const rec = { ...slot, jti: String(claims.jti), exp: Number(claims.exp) };
+    if (this.db.revoke(rec, this.now())) this.listCache.delete(slot.listId);
     return true;
   }
 

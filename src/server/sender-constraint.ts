@@ -44,8 +44,7 @@ export function exchangeForIntermediary(
       'an intermediary token is exchanged for an access_token subject token',
     );
   const claims = a.verifyOwnToken(p.subject_token ?? '');
-  const rec = claims ? a.db.getToken(claims.jti as string) : undefined;
-  if (!claims || !rec || rec.revoked)
+  if (!claims || !a.isActive(claims))
     throw new OAuthInvalidGrantError('the subject token is not an active access token of this authority');
   const cnf = (claims.cnf ?? {}) as { jkt?: unknown; 'x5t#S256'?: unknown };
   if (cnf.jkt !== undefined && cnf.jkt !== sc.cnf?.jkt)

@@ -127,7 +127,7 @@ describe('CLI: clients and offline status check against a running authority', ()
     });
     assert.equal(r.status, 200, r.text);
     const set = await (await fetch(`${s.base}/.well-known/jwks.json`)).json();
-    const p = await jwtVerify(r.body.access_token as string, createLocalJWKSet(set), {
+    const p = await jwtVerify(r.body.access_token as string, createLocalJWKSet(set as never), {
       issuer: s.base,
       typ: 'at+jwt',
     });

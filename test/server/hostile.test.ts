@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import {
   addClient,
   assertion,
@@ -250,6 +252,32 @@ describe('hostile input gets RFC 6749 JSON, never a crash or a stack trace', () 
     const grant = await post(`${s.base}/token`, { grant_type: JWT_BEARER, assertion: a });
     assert.equal(grant.body.error, 'invalid_grant');
     assert.match(String(grant.body.error_description), /^replayed:/);
+  });
+
+  it('the same assertion sent 20 times at once is accepted exactly once (replay caught inside one commit batch)', async () => {
+    const a = assertion(svc, `${s.base}/token`);
+    const all = await Promise.all(
+      Array.from({ length: 20 }, () => post(`${s.base}/token`, { grant_type: JWT_BEARER, assertion: a })),
+    );
+    assert.equal(all.filter((r) => r.status === 200).length, 1);
+    for (const r of all.filter((x) => x.status !== 200)) {
+      assert.equal(r.body.error, 'invalid_grant');
+      assert.match(String(r.body.error_description), /^replayed:/);
+    }
+  });
+
+  it('a grant response leaves only after its jti is committed (another connection sees it)', async () => {
+    const a = assertion(svc, `${s.base}/token`);
+    const jti = JSON.parse(Buffer.from(a.split('.')[1]!, 'base64url').toString()).jti as string;
+    const r = await post(`${s.base}/token`, { grant_type: JWT_BEARER, assertion: a });
+    assert.equal(r.status, 200, r.text);
+    const other = new Database(path.join(s.dataDir, 'authority.db'), { readonly: true });
+    try {
+      const row = other.prepare('SELECT 1 AS one FROM seen_jti WHERE jti = ?').get(jti) as { one: number };
+      assert.equal(row?.one, 1);
+    } finally {
+      other.close();
+    }
   });
 
   it('the server still answers after all of the above', async () => {

@@ -21,7 +21,7 @@ export function registerIntrospectRevoke(app: FastifyInstance, a: Authority): vo
     if (claims) {
       if (claims.client_id !== clientId)
         throw new OAuthUnauthorizedClientError('the token was not issued to this client');
-      a.revoke(claims.jti as string);
+      a.revoke(claims);
     }
     reply.header('cache-control', 'no-store');
     return reply.code(200).send();
