@@ -18,8 +18,9 @@ const flag = (name: string): string | undefined => {
 const only = flag('--only')?.split(',');
 const markdownFile = flag('--markdown');
 // --quick must finish every suite within 60 s (about 90 timed cases, plus the self-measuring HTTP and store
-// cases and each suite's setup): 50 ms warm-up + 3 interleaved rounds of 80 ms per case.
-const opts = quick ? { roundMs: 80, rounds: 3 } : { roundMs: 600, rounds: 5 };
+// cases and each suite's setup): 50 ms warm-up + 6 interleaved rounds of 40 ms per case. Many short rounds,
+// taken in turn by every implementation of a case, keep the ratios steady when the machine's load shifts.
+const opts = quick ? { roundMs: 40, rounds: 6 } : { roundMs: 300, rounds: 10 };
 
 const here = dirname(fileURLToPath(import.meta.url));
 const suiteFiles = readdirSync(join(here, 'suites'))
