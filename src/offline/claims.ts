@@ -90,7 +90,11 @@ export function buildClaims(
   if (opts.ctr !== undefined) claims.ctr = opts.ctr;
   const action = normaliseAction(opts.act, opts.params);
   if (action !== undefined) claims.act = action;
-  if (payload !== undefined) claims.dat = payload;
+  if (payload !== undefined) {
+    // The reader refuses deeper payloads: refuse to mint a token no reader accepts.
+    if (!depthOk(payload, 0)) throw new InvalidArgumentError(`the payload is nested deeper than ${MAX_DEPTH}`);
+    claims.dat = payload;
+  }
   return claims;
 }
 

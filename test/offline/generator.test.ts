@@ -106,6 +106,10 @@ describe('OfflineTokenGenerator round trip', () => {
     );
     throwsCode(() => gen.generate(undefined, { ctr: 1 }), 'ERR_INVALID_ARGUMENT');
     throwsCode(() => gen.generate(undefined, { device: 'd', ctr: -1 }), 'ERR_INVALID_ARGUMENT');
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    throwsCode(() => gen.generate(deep as never), 'ERR_INVALID_ARGUMENT');
+    throwsCode(() => gen.generate({ n: 1n } as never), 'ERR_INVALID_ARGUMENT');
   });
 });
 
