@@ -92,7 +92,8 @@ export function buildClaims(
   if (action !== undefined) claims.act = action;
   if (payload !== undefined) {
     // The reader refuses deeper payloads: refuse to mint a token no reader accepts.
-    if (!depthOk(payload, 0)) throw new InvalidArgumentError(`the payload is nested deeper than ${MAX_DEPTH}`);
+    if (!depthOk(payload, 0))
+      throw new InvalidArgumentError(`the payload is nested deeper than ${MAX_DEPTH}`);
     claims.dat = payload;
   }
   return claims;
