@@ -143,6 +143,19 @@ interface HeaderInfo {
 const headerCache = new Map<string, HeaderInfo>();
 const HEADER_CACHE_MAX = 64;
 
+// RFC 4648 3.5: a base64url string whose length is not a multiple of 4 ends in a character with unused low
+// bits, which decoders ignore. Requiring them to be zero gives every byte string exactly one encoding, so a
+// token cannot be re-spelt (for a cache or log keyed by the token string) while still verifying.
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+for (const [i, ch] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries())
+  B64URL_VALUE[ch.charCodeAt(0)] = i;
+function canonicalTail(seg: string): boolean {
+  const unused = (seg.length * 6) % 8;
+  if (unused === 0) return true;
+  const v = B64URL_VALUE[seg.charCodeAt(seg.length - 1)] ?? -1;
+  return v >= 0 && (v & ((1 << unused) - 1)) === 0;
+}
+
 function malformed(m: string): OfflineTokenMalformedError {
   return new OfflineTokenMalformedError(m);
 }
@@ -261,11 +274,14 @@ export function open(token: string, mode: OfflineMode, readKey: ReadKey): Opened
     const tagSeg = token.slice(d4 + 1);
     if (ivSeg.length !== IV_CHARS || !isBase64url(ivSeg))
       throw malformed('the IV segment is not a 96-bit base64url value: segments out of place');
-    if (ctSeg.length === 0 || !isBase64url(ctSeg)) throw malformed('the ciphertext segment is not base64url');
+    if (ctSeg.length === 0 || !isBase64url(ctSeg) || !canonicalTail(ctSeg))
+      throw malformed('the ciphertext segment is not canonical base64url');
     if (tagSeg.length < TAG_CHARS)
       throw new OfflineTokenTruncatedError('the authentication tag is cut short');
-    if (tagSeg.length > TAG_CHARS || !isBase64url(tagSeg))
-      throw malformed('the tag segment is not a 128-bit base64url value: segments out of place');
+    if (tagSeg.length > TAG_CHARS || !isBase64url(tagSeg) || !canonicalTail(tagSeg))
+      throw malformed(
+        'the tag segment is not a canonical 128-bit base64url value: segments out of place or re-spelt',
+      );
     const key = resolveKey(readKey, info, mode);
     if (key.type !== 'secret' || key.symmetricKeySize !== ENC_BYTES[info.enc!])
       throw new OfflineTokenWrongKeyError(`the token is ${info.enc} but this reader's key is another size`);
@@ -294,8 +310,10 @@ export function open(token: string, mode: OfflineMode, readKey: ReadKey): Opened
   const sigSeg = token.slice(d2 + 1);
   const want = SIG_CHARS[mode];
   if (sigSeg.length < want) throw new OfflineTokenTruncatedError('the signature is cut short');
-  if (sigSeg.length > want || !isBase64url(sigSeg))
-    throw malformed('the signature segment has the wrong size: segments out of place');
+  if (sigSeg.length > want || !isBase64url(sigSeg) || !canonicalTail(sigSeg))
+    throw malformed(
+      'the signature segment is not canonical base64url of the right size: segments out of place or re-spelt',
+    );
   const key = resolveKey(readKey, info, mode);
   const sig = Buffer.from(sigSeg, 'base64url');
   const input = token.slice(0, d2);

@@ -167,6 +167,27 @@ for (const mode of ['sealed', 'signed', 'mac'] as const) {
         throwsCode(() => gen.read(g), 'ERR_OFFLINE_TOKEN_MALFORMED');
     });
 
+    it('a re-spelt final character (same bytes, non-zero unused bits) -> ERR_OFFLINE_TOKEN_MALFORMED', () => {
+      const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const parts = token.split('.');
+      // sealed: ciphertext (when its length leaves unused bits) and tag; signed/mac: the signature
+      const segs = mode === 'sealed' ? [3, 4] : [2];
+      let tried = 0;
+      for (const i of segs) {
+        const seg = parts[i]!;
+        const unused = (seg.length * 6) % 8;
+        if (unused === 0) continue;
+        const v = abc.indexOf(seg.at(-1)!);
+        const respelt = [...parts];
+        respelt[i] = seg.slice(0, -1) + abc[v | 1]!;
+        if (respelt[i] === seg) respelt[i] = seg.slice(0, -1) + abc[v & ~1]!;
+        assert.deepEqual(Buffer.from(respelt[i]!, 'base64url'), Buffer.from(seg, 'base64url'));
+        throwsCode(() => gen.read(respelt.join('.')), 'ERR_OFFLINE_TOKEN_MALFORMED');
+        tried++;
+      }
+      assert.ok(tried >= 1);
+    });
+
     it('extra segments -> ERR_OFFLINE_TOKEN_MALFORMED', () => {
       throwsCode(() => gen.read(`${token}.AAAA`), 'ERR_OFFLINE_TOKEN_MALFORMED');
     });
