@@ -20,10 +20,19 @@ export interface JwsHeader {
 
 export const MAX_JWS_SIZE = 64 * 1024;
 
+// asymmetricKeyDetails builds a fresh object on every read: remembered per key, as keys are reused
+const algCache = new WeakMap<KeyObject, AuthorityAlg>();
+
 export function algForKey(key: KeyObject): AuthorityAlg {
-  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
-  throw new AuthoritySignatureError('authority keys must be Ed25519 or P-256');
+  const cached = algCache.get(key);
+  if (cached) return cached;
+  let alg: AuthorityAlg;
+  if (key.asymmetricKeyType === 'ed25519') alg = 'EdDSA';
+  else if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
+    alg = 'ES256';
+  else throw new AuthoritySignatureError('authority keys must be Ed25519 or P-256');
+  algCache.set(key, alg);
+  return alg;
 }
 
 function rawSign(alg: AuthorityAlg, input: Buffer, key: KeyObject): Buffer {
