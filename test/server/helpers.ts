@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { buildServer } from '../../src/server/app.js';
 import { normaliseClientJwk, registerClient } from '../../src/server/clients.js';
 import { resolveConfig, type ServerConfig } from '../../src/server/config.js';
@@ -71,7 +72,33 @@ export async function post(
   try {
     body = text ? JSON.parse(text) : {};
   } catch {}
+  if (res.status === 200 && new URL(url).pathname === '/token') await joseAccepts(url, body);
   return { status: res.status, body, text };
+}
+
+/**
+ * Issue 5: jose verifies every access token the tests obtain, with the JWKS the server publishes and the
+ * issuer its RFC 8414 metadata names (an RFC 8693 intermediary token is not an access token and is left out).
+ */
+async function joseAccepts(tokenUrl: string, body: Record<string, unknown>): Promise<void> {
+  const issued = body.issued_token_type;
+  if (issued !== undefined && issued !== 'urn:ietf:params:oauth:token-type:access_token') return;
+  if (typeof body.access_token !== 'string') throw new Error('a 200 from /token without access_token');
+  const origin = new URL(tokenUrl).origin;
+  const meta = (await (await fetch(`${origin}/.well-known/oauth-authorization-server`)).json()) as {
+    issuer: string;
+  };
+  const jwks = (await (await fetch(`${origin}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  const { payload } = await jwtVerify(body.access_token, createLocalJWKSet(jwks), {
+    issuer: meta.issuer,
+    typ: 'at+jwt',
+    requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+  });
+  if (
+    typeof body.expires_in === 'number' &&
+    (payload.exp as number) - (payload.iat as number) !== body.expires_in
+  )
+    throw new Error('expires_in does not match the token lifetime');
 }
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
