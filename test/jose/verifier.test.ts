@@ -3,6 +3,7 @@ import { createSecretKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { signJwt } from '../../src/jose/jwt/sign.js';
 import { JwtVerifier } from '../../src/jose/jwt/verifier.js';
+import { verifyJwt } from '../../src/jose/jwt/verify.js';
 import type { JwtPolicy } from '../../src/jose/types.js';
 import { generateKey, Keyring } from '../../src/keys/index.js';
 
@@ -254,5 +255,63 @@ describe('JwtVerifier', () => {
       ),
       'ERR_INVALID_ARGUMENT',
     );
+  });
+});
+
+describe('verifyJwt across consecutive tokens (the previous header is reused only for the same segment)', () => {
+  const policy: JwtPolicy = { algorithms: ['EdDSA'], now: T0 };
+  const seg = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+  it('a token after a good one is still checked in full: shape, alphabet, alg and signature', () => {
+    const good = mint();
+    const [h, p, s] = good.split('.') as [string, string, string];
+    assert.equal(verifyJwt(good, ed.publicKey!, policy).payload.sub, 'alice');
+    assert.equal(
+      errorCode(() => verifyJwt(`${h}.${p}.${s}.x`, ed.publicKey!, policy)),
+      'ERR_JWS_INVALID',
+    );
+    assert.equal(
+      errorCode(() => verifyJwt(`${h}.${p}`, ed.publicKey!, policy)),
+      'ERR_JWS_INVALID',
+    );
+    assert.equal(
+      errorCode(() => verifyJwt(`${h}.${p}!.${s}`, ed.publicKey!, policy)),
+      'ERR_JWS_INVALID',
+    );
+    assert.equal(
+      errorCode(() => verifyJwt(`${h}.${p}.${s}+`, ed.publicKey!, policy)),
+      'ERR_JWS_INVALID',
+    );
+    assert.equal(
+      errorCode(() => verifyJwt(`${h}.${seg({ sub: 'mallory' })}.${s}`, ed.publicKey!, policy)),
+      'ERR_JWS_SIGNATURE_INVALID',
+    );
+    // a header segment that merely starts with the previous one is a different header (here: not JSON)
+    assert.equal(
+      errorCode(() => verifyJwt(`${h}A.${p}.${s}`, ed.publicKey!, policy)),
+      'ERR_JOSE_HEADER_INVALID',
+    );
+    assert.equal(verifyJwt(good, ed.publicKey!, policy).payload.sub, 'alice');
+  });
+
+  it('a different header after a good token is parsed and judged on its own (alg none, other alg)', () => {
+    const good = mint();
+    verifyJwt(good, ed.publicKey!, policy);
+    const [, p, s] = good.split('.') as [string, string, string];
+    assert.equal(
+      errorCode(() => verifyJwt(`${seg({ alg: 'none' })}.${p}.`, ed.publicKey!, policy)),
+      'ERR_JOSE_ALG_NOT_ALLOWED',
+    );
+    assert.equal(
+      errorCode(() => verifyJwt(`${seg({ alg: 'ES256', kid: ed.kid })}.${p}.${s}`, ed.publicKey!, policy)),
+      'ERR_JOSE_ALG_NOT_ALLOWED',
+    );
+    assert.equal(
+      errorCode(() =>
+        verifyJwt(`${seg({ alg: 'EdDSA', alg2: 1, crit: ['alg2'] })}.${p}.${s}`, ed.publicKey!, policy),
+      ),
+      'ERR_JOSE_CRIT_UNSUPPORTED',
+    );
+    assert.equal(verifyJwt(good, ed.publicKey!, policy).payload.sub, 'alice');
   });
 });
