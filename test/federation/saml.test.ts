@@ -65,6 +65,44 @@ describe('SAML 2.0 assertion verification', () => {
     );
   });
 
+  it('wrapping: an evil assertion carrying the signed one inside Advice is never read', () => {
+    const signed = sign(assertionXml('alice@acme.example'));
+    // the attacker's assertion is the document root; the genuine signed assertion hides in its Advice
+    const evil = assertionXml('admin@acme.example', '_evil', `<saml:Advice>${signed}</saml:Advice>`);
+    const c = verifySamlAssertion(evil, trust, clock);
+    assert.equal(c.sub, 'alice@acme.example');
+    assert.deepEqual(c.attributes, { groups: ['admins', 'devs'] });
+  });
+
+  it('wrapping: the signature moved onto an evil assertion (signed one detached in a sibling) is never read', () => {
+    const signed = sign(assertionXml('alice@acme.example'));
+    const sigXml = /<Signature[\s\S]*<\/Signature>/.exec(signed)![0];
+    const stripped = signed.replace(sigXml, '');
+    const evil = assertionXml('admin@acme.example', '_evil').replace(
+      '</saml:Issuer>',
+      `</saml:Issuer>${sigXml}`,
+    );
+    const doc = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">${evil}${stripped}</samlp:Response>`;
+    // the reference points at _a1 (the stripped genuine assertion): whatever verifies, admin is never the subject
+    let sub: string | undefined;
+    try {
+      sub = verifySamlAssertion(doc, trust, clock).sub;
+    } catch (e) {
+      assert.equal((e as { code: string }).code, 'ERR_FEDERATION_TOKEN_INVALID');
+    }
+    assert.notEqual(sub, 'admin@acme.example');
+  });
+
+  it('two Signature elements are refused', () => {
+    const signed = sign(assertionXml('alice@acme.example'));
+    const sigXml = /<Signature[\s\S]*<\/Signature>/.exec(signed)![0];
+    const doubled = signed.replace('</saml:Assertion>', `${sigXml}</saml:Assertion>`);
+    assert.equal(
+      code(() => verifySamlAssertion(doubled, trust, clock)),
+      'ERR_FEDERATION_TOKEN_INVALID',
+    );
+  });
+
   it('comment injection in NameID cannot truncate the subject', () => {
     const signed = sign(assertionXml('bob@acme.example.evil.test'));
     const injected = signed.replace('bob@acme.example.evil.test', 'bob@acme.example<!---->.evil.test');
