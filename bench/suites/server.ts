@@ -44,6 +44,7 @@ async function load(url: string, bodies: string[], ms: number, reuse = false): P
   const file = path.join(dataDir, `bodies-${Date.now()}.json`);
   writeFileSync(file, JSON.stringify(bodies));
   const seconds = String(Math.max(MIN_TIMED_S, Math.round(ms / 1000)));
+  const cpu0 = process.cpuUsage();
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -65,6 +66,13 @@ async function load(url: string, bodies: string[], ms: number, reuse = false): P
   if (!reuse && r.used > r.n)
     process.stderr.write(`server bench: ${url} needed ${r.used} bodies, ${r.n} were pre-minted\n`);
   if (r.non2xx > 0) process.stderr.write(`server bench: ${url} answered ${r.non2xx} non-2xx responses\n`);
+  // the server runs in this process: its CPU per request is the figure a busy machine distorts least
+  // (req/s above also depends on how much CPU the load generator and everything else get)
+  const cpu = process.cpuUsage(cpu0);
+  const perReq = (cpu.user + cpu.system) / Math.max(1, r.used);
+  process.stderr.write(
+    `server bench: ${new URL(url).pathname} server CPU ${perReq.toFixed(0)} us/request (${Math.round(1e6 / perReq)} req/s per core)\n`,
+  );
   return r.ok / (r.duration || 1);
 }
 
