@@ -15,8 +15,12 @@ export interface BenchCase {
 
 export interface BenchSuite {
   name: string;
-  /** Builds the cases (keys, tokens, servers) once; `teardown` releases what it started. */
-  setup(): Promise<BenchCase[]>;
+  /**
+   * Builds the cases (keys, tokens, servers) once; `teardown` releases what it started. With `quick` (the
+   * `--quick` run, which must finish every suite within 60 s) a suite should scale down its own fixed costs:
+   * pre-minted inputs, warm-up and minimum durations of self-measuring cases.
+   */
+  setup(opts?: { quick: boolean }): Promise<BenchCase[]>;
   teardown?(): Promise<void>;
 }
 
@@ -72,7 +76,7 @@ export async function measureGroup(
     else if (c.fn) timed.push(i);
     else throw new Error(`case ${c.case}/${c.impl} has neither fn nor measure`);
   }
-  const warm = Math.max(50, opts.roundMs / 2);
+  const warm = Math.max(30, opts.roundMs / 2);
   for (const i of timed) await runFor(cases[i]!.fn!, warm);
   const rates = timed.map(() => [] as number[]);
   for (let r = 0; r < opts.rounds; r++) {

@@ -18,7 +18,7 @@ const flag = (name: string): string | undefined => {
 const only = flag('--only')?.split(',');
 const markdownFile = flag('--markdown');
 // --quick must finish every suite within 60 s (about 90 timed cases, plus the self-measuring HTTP and store
-// cases and each suite's setup): 50 ms warm-up + 6 interleaved rounds of 40 ms per case. Many short rounds,
+// cases and each suite's setup): 30 ms warm-up + 6 interleaved rounds of 40 ms per case. Many short rounds,
 // taken in turn by every implementation of a case, keep the ratios steady when the machine's load shifts.
 const opts = quick ? { roundMs: 40, rounds: 6 } : { roundMs: 300, rounds: 10 };
 
@@ -46,7 +46,7 @@ for (const file of suiteFiles) {
   if (only && !only.includes(suite.name) && !only.includes(stem(file))) continue;
   log(`\n## ${suite.name}`);
   const suiteStart = process.hrtime.bigint();
-  const cases = await suite.setup();
+  const cases = await suite.setup({ quick });
   const mine: BenchResult[] = [];
   try {
     // The implementations of one case are measured together, interleaved round by round (see measureGroup).
