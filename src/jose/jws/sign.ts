@@ -36,7 +36,8 @@ let scratch = Buffer.allocUnsafeSlow(4096);
 export function encodeSegment(text: string): string {
   const worst = text.length * 3;
   if (worst > SCRATCH_MAX) return encodeBase64url(text);
-  if (scratch.length < worst) scratch = Buffer.allocUnsafeSlow(Math.max(worst, scratch.length * 2));
+  if (scratch.length < worst)
+    scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(worst, scratch.length * 2)));
   const n = scratch.write(text, 0, 'utf8');
   return scratch.toString('base64url', 0, n);
 }

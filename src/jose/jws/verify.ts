@@ -88,12 +88,16 @@ export function verifyCompact(
 
 // Payloads are decoded into one reused buffer and straight to text: the bytes never escape this module and
 // everything here is synchronous, so no call can see another's bytes.
+const SCRATCH_MAX = 64 * 1024;
 let scratch = Buffer.allocUnsafeSlow(4096);
 
 /** The payload segment `token[d1+1, d2)` of a verified token, decoded to UTF-8 text. */
 export function decodePayloadText(token: string, d1: number, d2: number): string {
   const max = Math.ceil(((d2 - d1 - 1) * 3) / 4);
-  if (scratch.length < max) scratch = Buffer.allocUnsafeSlow(Math.max(max, scratch.length * 2));
+  // A caller raising maxTokenSize far above the default should not leave a huge buffer behind.
+  if (max > SCRATCH_MAX) return Buffer.from(token.slice(d1 + 1, d2), 'base64url').toString('utf8');
+  if (scratch.length < max)
+    scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(max, scratch.length * 2)));
   const n = scratch.write(token.slice(d1 + 1, d2), 0, 'base64url');
   return scratch.toString('utf8', 0, n);
 }
