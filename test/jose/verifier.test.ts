@@ -315,3 +315,14 @@ describe('verifyJwt across consecutive tokens (the previous header is reused onl
     assert.equal(verifyJwt(good, ed.publicKey!, policy).payload.sub, 'alice');
   });
 });
+
+describe('large payloads', () => {
+  it('sign and verify round-trip payloads past the reused-buffer size (and non-ASCII text)', () => {
+    for (const size of [100, 30_000, 120_000]) {
+      const note = `${'é'.repeat(size / 2)}${'x'.repeat(size / 2)}`;
+      const t = signJwt({ sub: 'alice', note }, ed.privateKey!, { alg: 'EdDSA', iat: T0 });
+      const r = verifyJwt(t, ed.publicKey!, { algorithms: ['EdDSA'], now: T0, maxTokenSize: 400_000 });
+      assert.equal(r.payload.note, note);
+    }
+  });
+});
