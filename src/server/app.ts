@@ -48,8 +48,12 @@ export async function buildServer(
   app.removeAllContentTypeParsers();
   await app.register(formbody, { bodyLimit: config.bodyLimit });
   // group commit (AuthorityDb.settled): no response leaves before the writes of its request are committed
-  app.addHook('onSend', async () => {
-    await authority.db.settled();
+  app.addHook('onSend', (_req, _reply, payload, done) => {
+    if (!authority.db.pending) return done(null, payload);
+    authority.db.settled().then(
+      () => done(null, payload),
+      (err: Error) => done(err),
+    );
   });
   app.setErrorHandler(oauthErrorHandler);
   app.setNotFoundHandler(notFoundHandler);

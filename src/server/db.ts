@@ -115,6 +115,11 @@ export class AuthorityDb {
     for (const w of b.waiters) w.resolve();
   }
 
+  /** True while writes wait for the group commit. */
+  get pending(): boolean {
+    return this.batch !== undefined;
+  }
+
   /** Resolves once every write made so far is committed (at once when none is pending). */
   settled(): Promise<void> {
     const b = this.batch;
