@@ -212,4 +212,17 @@ export {
   serviceAccountToJson,
   writeServiceAccountFile,
 } from './service-account/index.js';
-export type { CounterStore, ReplayStore } from './stores/types.js';
+// State where it is needed: replay caches, counters, OTP credentials. SQLite and Redis load on first use.
+export {
+  type CounterStore,
+  DEFAULT_SQLITE_PATH,
+  type LockoutPolicy,
+  MemoryStore,
+  type OfftokenStore,
+  type OtpCredentialStore,
+  openStore,
+  RedisStore,
+  type RedisStoreOptions,
+  type ReplayStore,
+  SqliteStore,
+} from './stores/index.js';

@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import QRCode from 'qrcode';
 import { InputTooLargeError, InvalidArgumentError } from '../errors/base.js';
 
 /*
@@ -23,6 +22,8 @@ export async function renderQr(text: string, format: 'terminal' | 'svg'): Promis
 export async function renderQr(text: string, format: 'png'): Promise<Buffer>;
 export async function renderQr(text: string, format: QrFormat): Promise<string | Buffer> {
   check(text);
+  // Loaded on first use: only enrolment draws QR codes.
+  const { default: QRCode } = await import('qrcode');
   switch (format) {
     case 'terminal':
       return QRCode.toString(text, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors/stores.js';
 import type { LockoutPolicy, NewOtpCredential, OfftokenStore, OtpCredentialRecord } from './types.js';
 
@@ -58,6 +58,8 @@ export class RedisStore implements OfftokenStore {
   /** Connects (bounded by the timeout, no endless retry) or throws ERR_STORE_UNAVAILABLE. */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const timeout = options.connectTimeoutMs ?? 2000;
+    // Loaded on first use: a validator on SQLite or memory never pays for the Redis client.
+    const { Redis } = await import('ioredis');
     const r = new Redis(url, {
       lazyConnect: true,
       connectTimeout: timeout,

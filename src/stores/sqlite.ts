@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors/stores.js';
 import type { LockoutPolicy, NewOtpCredential, OfftokenStore, OtpCredentialRecord } from './types.js';
@@ -50,7 +51,9 @@ export class SqliteStore implements OfftokenStore {
     this.#clock = options.clock ?? systemClock;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      this.#db = new Database(path);
+      // Loaded on first use, so importing offtoken for JWT or offline-token checks never loads the native addon.
+      const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+      this.#db = new Sqlite(path);
       this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
