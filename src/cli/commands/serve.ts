@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ServerConfigError } from '../../errors/server.js';
-import { buildServer } from '../../server/app.js';
 import { loadConfig, type ServerConfig } from '../../server/config.js';
 import { action, intOption } from '../io.js';
 
@@ -27,6 +26,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function serve(o: ServeOptions): Promise<void> {
   const config = configFromOptions(o);
+  // Fastify and the routes load only for the service, so every other command starts fast.
+  const { buildServer } = await import('../../server/app.js');
   const app = await buildServer(config);
   let address: string;
   try {
