@@ -14,7 +14,8 @@ import type { BenchCase, BenchSuite } from '../harness.js';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const CAT = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Every request needs a fresh jti, so assertions are minted before the clock starts. */
-const PREMINT = 60_000;
+// --quick: fewer pre-minted bodies and one timed second, so the whole quick run stays under a minute.
+let PREMINT = 60_000;
 
 let servers: FastifyInstance[] = [];
 let dataDir = '';
@@ -24,7 +25,7 @@ let dataDir = '';
 // seconds (JIT of the server and of the loader, connection set-up: a cold one-second run measures mostly
 // warm-up), then for the timed seconds; bodies continue across both, so no assertion is sent twice.
 const WARM_S = 1;
-const MIN_TIMED_S = 2;
+let MIN_TIMED_S = 2;
 const LOADER = `
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
@@ -82,7 +83,11 @@ async function load(url: string, bodies: string[], ms: number, reuse = false): P
  */
 export const suite: BenchSuite = {
   name: 'server',
-  async setup(): Promise<BenchCase[]> {
+  async setup(opts): Promise<BenchCase[]> {
+    if (opts?.quick) {
+      PREMINT = 8_000;
+      MIN_TIMED_S = 1;
+    }
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'offtoken-bench-'));
     const app = await buildServer(resolveConfig({ dataDir, port: 0, logLevel: 'silent' }));
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
