@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -50,7 +50,12 @@ export class SqliteStore implements OfftokenStore {
     this.path = path;
     this.#clock = options.clock ?? systemClock;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      if (path !== ':memory:') {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        // Created owner-only before SQLite opens it (its -wal and -shm files take the same mode); an existing
+        // file keeps the mode its owner gave it.
+        closeSync(openSync(path, 'a', 0o600));
+      }
       // Loaded on first use, so importing offtoken for JWT or offline-token checks never loads the native addon.
       const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
       this.#db = new Sqlite(path);
