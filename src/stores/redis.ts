@@ -62,6 +62,7 @@ export class RedisStore implements OfftokenStore {
     const { Redis } = await import('ioredis');
     const r = new Redis(url, {
       lazyConnect: true,
+      enableAutoPipelining: true,
       connectTimeout: timeout,
       maxRetriesPerRequest: 2,
       // A few quick reconnects for a blip, then give up so a CLI exits instead of hanging.
