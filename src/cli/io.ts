@@ -55,6 +55,23 @@ export function argOrStdin(arg: string | undefined, what = 'token'): string {
   return buf.toString('utf8').trim();
 }
 
+/** Reads a file named by a flag, bounded (default 1 MiB); unreadable or oversized is a usage error. */
+export function readTextFile(file: string, flag: string, max = 1024 * 1024): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`${flag} ${file} cannot be read`);
+  }
+  if (text.length > max) throw new UsageError(`${flag} ${file} exceeds ${max} bytes`);
+  return text;
+}
+
+/** Reads and parses a JSON file named by a flag, bounded; a syntax error is a usage error. */
+export function readJsonFile(file: string, flag: string, max = 1024 * 1024): unknown {
+  return parseJsonOption(readTextFile(file, flag, max), `${flag} ${file}`);
+}
+
 /** Parses a JSON option value, turning a syntax error into a usage error. */
 export function parseJsonOption(text: string, flag: string): unknown {
   try {

@@ -1,5 +1,5 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ClientRegistryError } from '../../errors/server.js';
@@ -7,7 +7,7 @@ import { jwksKeys, normaliseClientJwk, readServiceAccountJwk, registerClient } f
 import { loadConfig } from '../../server/config.js';
 import { AuthorityDb } from '../../server/db.js';
 import { signCompact } from '../../status-list/jws.js';
-import { action, print, UsageError } from '../io.js';
+import { action, print, readJsonFile, UsageError } from '../io.js';
 
 interface Common {
   config?: string;
@@ -21,21 +21,6 @@ function openDb(o: Common): AuthorityDb {
     overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
   });
   return new AuthorityDb(path.join(cfg.dataDir, 'authority.db'));
-}
-
-function readJson(file: string, flag: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`${flag} ${file} cannot be read`);
-  }
-  if (text.length > 1024 * 1024) throw new UsageError(`${flag} ${file} exceeds 1 MiB`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UsageError(`${flag} ${file} is not JSON`);
-  }
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -71,9 +56,9 @@ export function register(program: Command): void {
       if (given !== 1) throw new UsageError('give exactly one of --jwks, --service-account, --generate');
       let id = o.id;
       let keys: Record<string, unknown>[];
-      if (o.jwks) keys = jwksKeys(readJson(o.jwks, '--jwks'));
+      if (o.jwks) keys = jwksKeys(readJsonFile(o.jwks, '--jwks'));
       else if (o.serviceAccount) {
-        const sa = readServiceAccountJwk(readJson(o.serviceAccount, '--service-account'));
+        const sa = readServiceAccountJwk(readJsonFile(o.serviceAccount, '--service-account'));
         if (id !== undefined && id !== sa.clientId)
           throw new UsageError('--id differs from the file client_id');
         id = sa.clientId;
@@ -162,8 +147,8 @@ export function register(program: Command): void {
       if ((o.jwks === undefined) === (o.serviceAccount === undefined))
         throw new UsageError('give exactly one of --jwks, --service-account');
       const list = o.jwks
-        ? jwksKeys(readJson(o.jwks, '--jwks'))
-        : [readServiceAccountJwk(readJson(o.serviceAccount as string, '--service-account')).jwk];
+        ? jwksKeys(readJsonFile(o.jwks, '--jwks'))
+        : [readServiceAccountJwk(readJsonFile(o.serviceAccount as string, '--service-account')).jwk];
       const db = openDb(o);
       try {
         for (const k of list) db.addClientKey(o.id, k, now());
@@ -199,7 +184,7 @@ export function register(program: Command): void {
     .requiredOption('--aud <url>', 'the token endpoint, e.g. http://127.0.0.1:8787/token')
     .action(
       action((o: { key: string; aud: string }) => {
-        const sa = readJson(o.key, '--key') as Record<string, unknown>;
+        const sa = readJsonFile(o.key, '--key') as Record<string, unknown>;
         const id = (sa.client_id ?? sa.client_email) as unknown;
         if (typeof id !== 'string' || typeof sa.private_key !== 'string')
           throw new UsageError('--key is not a service-account file');

@@ -7,8 +7,8 @@ import { decodeJwtUnverified, verifyJwt } from '../../jose/jwt/verify.js';
 import { ALGS } from '../../jose/lib/alg.js';
 import type { JwsAlg, JwsHeader, JwtPolicy, KeyResolver } from '../../jose/types.js';
 import { LocalJwks } from '../../keys/index.js';
-import { action, argOrStdin, intOption, parseJsonOption, print, UsageError } from '../io.js';
-import { loadKeyFile, readJsonFile } from './keys.js';
+import { action, argOrStdin, intOption, parseJsonOption, print, readJsonFile, UsageError } from '../io.js';
+import { loadKeyFile } from './keys.js';
 
 const JWS_ALGS = Object.keys(ALGS) as JwsAlg[];
 const MAX_TTL = 10 * 365 * 86400;

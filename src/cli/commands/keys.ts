@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KeyInvalidError } from '../../errors/keys.js';
@@ -237,20 +237,4 @@ export function register(program: Command): void {
     )
     .option('--json', 'JSON output')
     .action(action(rotate));
-}
-
-/** Reads a JSON file given to a flag, bounded, as a usage error when unreadable. */
-export function readJsonFile(file: string, flag: string, max = 1024 * 1024): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`${flag} ${file} cannot be read`);
-  }
-  if (text.length > max) throw new UsageError(`${flag} ${file} exceeds ${max} bytes`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UsageError(`${flag} ${file} is not JSON`);
-  }
 }

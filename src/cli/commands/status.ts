@@ -1,21 +1,9 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../server/config.js';
 import { AuthorityKeyring } from '../../server/keyring.js';
 import { checkStatusOffline, type Jwks } from '../../status-list/index.js';
-import { action, argOrStdin, print, UsageError } from '../io.js';
-
-function readText(file: string, flag: string, max: number): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`${flag} ${file} cannot be read`);
-  }
-  if (text.length > max) throw new UsageError(`${flag} ${file} exceeds ${max} bytes`);
-  return text.trim();
-}
+import { action, argOrStdin, print, readJsonFile, readTextFile } from '../io.js';
 
 export function register(program: Command): void {
   const status = program.command('status').description('Token Status Lists (draft-ietf-oauth-status-list)');
@@ -36,15 +24,10 @@ export function register(program: Command): void {
           o: { list: string; jwks?: string; dataDir?: string; json?: boolean },
         ) => {
           const token = argOrStdin(tokenArg);
-          const listToken = readText(o.list, '--list', 8 * 1024 * 1024);
+          const listToken = readTextFile(o.list, '--list', 8 * 1024 * 1024).trim();
           let jwks: Jwks;
           if (o.jwks) {
-            try {
-              jwks = JSON.parse(readText(o.jwks, '--jwks', 1024 * 1024)) as Jwks;
-            } catch (e) {
-              if (e instanceof UsageError) throw e;
-              throw new UsageError('--jwks is not JSON');
-            }
+            jwks = readJsonFile(o.jwks, '--jwks') as Jwks;
           } else {
             const cfg = loadConfig({ overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {} });
             const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
