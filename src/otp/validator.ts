@@ -70,6 +70,20 @@ function checkId(id: unknown): asserts id is string {
   }
 }
 
+function checkArgs(id: unknown, now: unknown): asserts id is string {
+  checkId(id);
+  if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) {
+    throw new InvalidArgumentError('now must be unix seconds');
+  }
+}
+
+/** A verify's outcome before the store is written: the step/counter to record, or why it is refused. */
+type Decision =
+  | { last: number; drift: number; result: VerifyResult; replayed?: undefined }
+  | { last?: undefined; drift?: undefined; result?: undefined; replayed: boolean };
+const REPLAYED: Decision = { replayed: true };
+const INVALID: Decision = { replayed: false };
+
 /**
  * Stateful OTP validator (RFC 4226 / RFC 6238) over a credential store: single use (compare-and-set of
  * the last accepted step/counter), TOTP drift learning, HOTP look-ahead and resync, lockout with
@@ -85,7 +99,7 @@ export class OtpValidator {
   readonly #resyncWindow: number;
   readonly #lockout: LockoutPolicy;
   readonly #cacheSize: number;
-  readonly #cache = new Map<string, { sealed: string; secret: Buffer }>();
+  readonly #cache = new Map<string, { sealed: string; secret: Buffer; rec?: OtpCredentialRecord }>();
 
   constructor(o: OtpValidatorOptions) {
     const key = o.storeKey instanceof KeyObject ? o.storeKey.export() : Buffer.from(o.storeKey);
@@ -175,10 +189,7 @@ export class OtpValidator {
   }
 
   async #load(id: string, now: number): Promise<OtpCredentialRecord> {
-    checkId(id);
-    if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) {
-      throw new InvalidArgumentError('now must be unix seconds');
-    }
+    checkArgs(id, now);
     const rec = await this.#store.getCredential(id);
     if (rec === undefined) throw new OtpUnknownCredentialError('no OTP credential with this id');
     if (rec.lockedUntil > now) {
@@ -195,11 +206,11 @@ export class OtpValidator {
     throw new OtpInvalidError('the code is not valid');
   }
 
-  async verify(id: string, code: string, options: { now?: number } = {}): Promise<VerifyResult> {
-    OtpValidator.#checkShape(code);
-    const now = options.now ?? this.#clock();
-    const rec = await this.#load(id, now);
-    if (code.length !== rec.digits) throw new OtpFormatError(`the code must be ${rec.digits} digits`);
+  /**
+   * Which step/counter `code` matches on `rec`, or why it is refused. Pure: the store is not touched, so
+   * the same decision can be taken on a remembered record and confirmed by a conditional write.
+   */
+  #decide(rec: OtpCredentialRecord, code: string, now: number): Decision {
     const secret = this.#secret(rec);
     const given = Buffer.from(code, 'ascii');
     const hash = HASH[rec.algorithm];
@@ -210,27 +221,15 @@ export class OtpValidator {
       // RFC 4226 7.4: look ahead from the last accepted counter. Which counter matched is not secret, so
       // the search stops at the first match; counters at or below the last one are only tried on a
       // miss, to tell a replay from a wrong code.
-      let matched = -1;
-      let replayed = false;
       for (let c = rec.last + 1; c <= rec.last + this.#lookAhead; c++) {
-        if (matches(c)) {
-          matched = c;
-          break;
-        }
+        if (matches(c))
+          return { last: c, drift: 0, result: { ok: true, type: 'hotp', counter: c, drift: 0 } };
       }
-      if (matched < 0) {
-        for (let c = Math.max(0, rec.last - this.#lookAhead); c <= rec.last; c++) {
-          if (matches(c)) replayed = true;
-        }
+      let replayed = false;
+      for (let c = Math.max(0, rec.last - this.#lookAhead); c <= rec.last; c++) {
+        if (matches(c)) replayed = true;
       }
-      if (matched < 0) {
-        if (replayed) throw new OtpReplayedError('this code was already used');
-        return this.#fail(id, now);
-      }
-      if (!(await this.#store.recordSuccess(id, matched, 0))) {
-        throw new OtpReplayedError('this code was already used');
-      }
-      return { ok: true, type: 'hotp', counter: matched, drift: 0 };
+      return replayed ? REPLAYED : INVALID;
     }
 
     // RFC 6238 6: accept +/-window steps around the step the learned drift predicts, never beyond maxDrift.
@@ -247,15 +246,62 @@ export class OtpValidator {
         } else replayed = true;
       }
     }
-    if (!Number.isFinite(matched)) {
-      if (replayed) throw new OtpReplayedError('this code was already used');
+    if (!Number.isFinite(matched)) return replayed ? REPLAYED : INVALID;
+    const drift = matched - current;
+    return { last: matched, drift, result: { ok: true, type: 'totp', step: matched, drift } };
+  }
+
+  // The record as it stands after this validator's own success, kept to decide the next verify of the
+  // same credential without a read. It is only a guess: the store confirms it atomically.
+  #remember(rec: OtpCredentialRecord, last: number, drift: number): void {
+    const hit = this.#cache.get(rec.id);
+    if (hit !== undefined && hit.sealed === rec.sealedSecret) {
+      hit.rec = { ...rec, last, drift, failures: 0, lockedUntil: 0 };
+    }
+  }
+
+  async verify(id: string, code: string, options: { now?: number } = {}): Promise<VerifyResult> {
+    OtpValidator.#checkShape(code);
+    const now = options.now ?? this.#clock();
+    checkArgs(id, now);
+    // Fast path, one store round trip: decide on the record this validator left after its last success,
+    // and let the store accept only if that record is still the stored one (same last step/counter,
+    // drift and sealed secret, not locked). Any other outcome - a rejection included - is decided again
+    // on a fresh read, so a remembered record can make a verify faster but never change its answer.
+    const successIf = this.#store.recordSuccessIfUnchanged;
+    const known = successIf === undefined ? undefined : this.#cache.get(id)?.rec;
+    let guess: Decision | undefined;
+    if (known !== undefined && known.lockedUntil <= now && code.length === known.digits) {
+      guess = this.#decide(known, code, now);
+      if (
+        guess.result !== undefined &&
+        (await successIf?.call(this.#store, id, known, now, guess.last, guess.drift))
+      ) {
+        this.#remember(known, guess.last, guess.drift);
+        return guess.result;
+      }
+    }
+    const rec = await this.#load(id, now);
+    if (code.length !== rec.digits) throw new OtpFormatError(`the code must be ${rec.digits} digits`);
+    // A rejection decided on a record identical in every field it depends on is the same rejection.
+    const d =
+      guess !== undefined &&
+      guess.result === undefined &&
+      known !== undefined &&
+      known.last === rec.last &&
+      known.drift === rec.drift &&
+      known.sealedSecret === rec.sealedSecret
+        ? guess
+        : this.#decide(rec, code, now);
+    if (d.result === undefined) {
+      if (d.replayed) throw new OtpReplayedError('this code was already used');
       return this.#fail(id, now);
     }
-    const drift = matched - current;
-    if (!(await this.#store.recordSuccess(id, matched, drift))) {
+    if (!(await this.#store.recordSuccess(id, d.last, d.drift))) {
       throw new OtpReplayedError('this code was already used');
     }
-    return { ok: true, type: 'totp', step: matched, drift };
+    this.#remember(rec, d.last, d.drift);
+    return d.result;
   }
 
   /** RFC 4226 7.4 resynchronisation: two consecutive HOTP codes found within the larger resync window. */
@@ -286,6 +332,7 @@ export class OtpValidator {
     if (found < 0) return this.#fail(id, now);
     if (!(await this.#store.recordSuccess(id, found, 0)))
       throw new OtpReplayedError('these codes were already used');
+    this.#remember(rec, found, 0);
     return { ok: true, type: 'hotp', counter: found, drift: 0 };
   }
 }

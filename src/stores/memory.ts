@@ -57,6 +57,25 @@ export class MemoryStore implements OfftokenStore {
     return true;
   }
 
+  async recordSuccessIfUnchanged(
+    id: string,
+    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
+    now: number,
+    last: number,
+    drift: number,
+  ): Promise<boolean> {
+    const r = this.#creds.get(id);
+    if (
+      r === undefined ||
+      r.last !== expected.last ||
+      r.drift !== expected.drift ||
+      r.sealedSecret !== expected.sealedSecret ||
+      r.lockedUntil > now
+    )
+      return false;
+    return this.recordSuccess(id, last, drift);
+  }
+
   async recordFailure(
     id: string,
     now: number,

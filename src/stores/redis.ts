@@ -13,6 +13,10 @@ redis.call('HSET', KEYS[1], unpack(ARGV)) return 1`;
 const SUCCESS = `local last = redis.call('HGET', KEYS[1], 'last')
 if (not last) or tonumber(ARGV[1]) <= tonumber(last) then return 0 end
 redis.call('HSET', KEYS[1], 'last', ARGV[1], 'drift', ARGV[2], 'failures', 0, 'lockedUntil', 0) return 1`;
+const SUCCESS_IF = `local h = redis.call('HMGET', KEYS[1], 'last', 'drift', 'sealedSecret', 'lockedUntil')
+if (not h[1]) or tonumber(h[1]) ~= tonumber(ARGV[1]) or tonumber(h[2]) ~= tonumber(ARGV[2]) or h[3] ~= ARGV[3]
+  or (tonumber(h[4]) or 0) > tonumber(ARGV[4]) or tonumber(ARGV[5]) <= tonumber(h[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'last', ARGV[5], 'drift', ARGV[6], 'failures', 0, 'lockedUntil', 0) return 1`;
 const FAILURE = `if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
 local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 local maxf = tonumber(ARGV[2])
@@ -29,6 +33,15 @@ interface Scripts {
   offtokenAdvance(key: string, value: number): Promise<number>;
   offtokenCreate(key: string, ...fields: (string | number)[]): Promise<number>;
   offtokenSuccess(key: string, last: number, drift: number): Promise<number>;
+  offtokenSuccessIf(
+    key: string,
+    last: number,
+    drift: number,
+    sealed: string,
+    now: number,
+    newLast: number,
+    newDrift: number,
+  ): Promise<number>;
   offtokenFailure(
     key: string,
     now: number,
@@ -78,6 +91,7 @@ export class RedisStore implements OfftokenStore {
     r.defineCommand('offtokenAdvance', { numberOfKeys: 1, lua: ADVANCE });
     r.defineCommand('offtokenCreate', { numberOfKeys: 1, lua: CREATE });
     r.defineCommand('offtokenSuccess', { numberOfKeys: 1, lua: SUCCESS });
+    r.defineCommand('offtokenSuccessIf', { numberOfKeys: 1, lua: SUCCESS_IF });
     r.defineCommand('offtokenFailure', { numberOfKeys: 1, lua: FAILURE });
     return new RedisStore(r, options.keyPrefix ?? 'offtoken:');
   }
@@ -173,6 +187,28 @@ export class RedisStore implements OfftokenStore {
 
   async recordSuccess(id: string, last: number, drift: number): Promise<boolean> {
     return (await this.#run(() => this.#r.offtokenSuccess(this.#cred(id), last, drift))) === 1;
+  }
+
+  async recordSuccessIfUnchanged(
+    id: string,
+    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
+    now: number,
+    last: number,
+    drift: number,
+  ): Promise<boolean> {
+    return (
+      (await this.#run(() =>
+        this.#r.offtokenSuccessIf(
+          this.#cred(id),
+          expected.last,
+          expected.drift,
+          expected.sealedSecret,
+          now,
+          last,
+          drift,
+        ),
+      )) === 1
+    );
   }
 
   async recordFailure(

@@ -97,6 +97,10 @@ export class SqliteStore implements OfftokenStore {
       success: db.prepare(
         'UPDATE otp_credentials SET last = ?, drift = ?, failures = 0, locked_until = 0 WHERE id = ? AND last < ?',
       ),
+      successIf: db.prepare(
+        `UPDATE otp_credentials SET last = ?, drift = ?, failures = 0, locked_until = 0
+         WHERE id = ? AND last = ? AND drift = ? AND sealed_secret = ? AND locked_until <= ? AND last < ?`,
+      ),
       failure: db.prepare(
         `UPDATE otp_credentials SET failures = failures + 1,
            locked_until = CASE WHEN failures + 1 >= @max
@@ -162,6 +166,29 @@ export class SqliteStore implements OfftokenStore {
 
   async recordSuccess(id: string, last: number, drift: number): Promise<boolean> {
     return this.#run(() => this.#s.success.run(last, drift, id, last)).changes === 1;
+  }
+
+  async recordSuccessIfUnchanged(
+    id: string,
+    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
+    now: number,
+    last: number,
+    drift: number,
+  ): Promise<boolean> {
+    return (
+      this.#run(() =>
+        this.#s.successIf.run(
+          last,
+          drift,
+          id,
+          expected.last,
+          expected.drift,
+          expected.sealedSecret,
+          now,
+          last,
+        ),
+      ).changes === 1
+    );
   }
 
   async recordFailure(

@@ -71,6 +71,21 @@ export interface OtpCredentialStore {
    */
   recordSuccess(id: string, last: number, drift: number): Promise<boolean>;
   /**
+   * Optional one-round-trip form of the compare-and-set, for a validator that decided on a record it
+   * remembers instead of one it just read: stores `last` and `drift` and clears failures/lockout only if
+   * the stored record still has `expected.last`, `expected.drift` and `expected.sealedSecret`, is not
+   * locked at `now` (lockedUntil <= now) and `last` is greater than the stored one - so the decision is
+   * the one a fresh read would have given. Resolves false when anything differs; the validator then
+   * reads the record and decides again.
+   */
+  recordSuccessIfUnchanged?(
+    id: string,
+    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
+    now: number,
+    last: number,
+    drift: number,
+  ): Promise<boolean>;
+  /**
    * Atomically counts one failure; from the `maxFailures`-th on it sets
    * lockedUntil = now + min(maxDelay, baseDelay * 2^(failures - maxFailures)).
    */
