@@ -42,6 +42,30 @@ export function splitJws(
 // than per-segment slices or a char-table loop (measured). Sticky: it matches at lastIndex or not at all.
 const PARTS_ALPHABET = /[A-Za-z0-9_.-]*$/y;
 
+// Two reused views per MAC length (43, 64 or 86 characters: set by the hash, never by the token).
+const macViews: Array<[Buffer, Buffer]> = [];
+
+/**
+ * Compares the computed MAC, encoded to base64url, with the signature segment `token[start, end)` in
+ * constant time. Encoding the 32-64 byte MAC is cheaper than decoding the segment into a new Buffer, and
+ * only the canonical encoding matches (a segment with stray low bits in its last character is refused).
+ * The length of a MAC is public; only the contents are compared through timingSafeEqual.
+ */
+function macMatches(mac: string, token: string, start: number): boolean {
+  const n = mac.length;
+  if (token.length - start !== n) return false;
+  let views = macViews[n];
+  if (views === undefined) {
+    const b = Buffer.alloc(2 * n);
+    views = [b.subarray(0, n), b.subarray(n)];
+    macViews[n] = views;
+  }
+  // Both strings are base64url (checked by the caller): latin1 writes exactly n bytes each.
+  views[0].write(mac, 0, n, 'latin1');
+  views[1].write(token.slice(start), 0, n, 'latin1');
+  return timingSafeEqual(views[0], views[1]);
+}
+
 /**
  * The signature check over `token[0, d2)` with the signature in `token[d2+1, end)`. The token is checked to
  * be strict base64url first: Buffer's decoder skips foreign characters and latin1 truncates wide ones, so
@@ -51,14 +75,14 @@ function signatureValid(spec: AlgSpec, key: KeyObject, token: string, d1: number
   PARTS_ALPHABET.lastIndex = d1 + 1;
   if (!PARTS_ALPHABET.test(token) || (d2 - d1 - 1) % 4 === 1 || (token.length - d2 - 1) % 4 === 1)
     throw new JwsInvalidError('the token is not base64url');
-  const sig = Buffer.from(token.slice(d2 + 1), 'base64url');
   if (spec.kind === 'hmac') {
     // The string is fed as latin1 (all base64url, so byte for byte): no Buffer copy of the signing input.
     const mac = createHmac(spec.hash as string, key)
       .update(token.slice(0, d2), 'latin1')
-      .digest();
-    return mac.length === sig.length && timingSafeEqual(mac, sig);
+      .digest('base64url');
+    return macMatches(mac, token, d2 + 1);
   }
+  const sig = Buffer.from(token.slice(d2 + 1), 'base64url');
   const data = Buffer.from(token.slice(0, d2), 'latin1');
   // RFC 7518 3.4: an ECDSA signature is exactly r || s of the curve's size; anything else is refused unread.
   if (spec.sigLength !== undefined && sig.length !== spec.sigLength) return false;
