@@ -251,12 +251,12 @@ export class OtpValidator {
     return { last: matched, drift, result: { ok: true, type: 'totp', step: matched, drift } };
   }
 
-  // The record as it stands after this validator's own success, kept to decide the next verify of the
-  // same credential without a read. It is only a guess: the store confirms it atomically.
-  #remember(rec: OtpCredentialRecord, last: number, drift: number): void {
+  // The record as this validator last read or wrote it, kept to decide the next verify of the same
+  // credential without a read. It is only a guess: the store confirms it atomically.
+  #remember(rec: OtpCredentialRecord, accepted?: { last: number; drift: number }): void {
     const hit = this.#cache.get(rec.id);
     if (hit !== undefined && hit.sealed === rec.sealedSecret) {
-      hit.rec = { ...rec, last, drift, failures: 0, lockedUntil: 0 };
+      hit.rec = accepted === undefined ? { ...rec } : { ...rec, ...accepted, failures: 0, lockedUntil: 0 };
     }
   }
 
@@ -277,7 +277,7 @@ export class OtpValidator {
         guess.result !== undefined &&
         (await successIf?.call(this.#store, id, known, now, guess.last, guess.drift))
       ) {
-        this.#remember(known, guess.last, guess.drift);
+        this.#remember(known, { last: guess.last, drift: guess.drift });
         return guess.result;
       }
     }
@@ -294,13 +294,14 @@ export class OtpValidator {
         ? guess
         : this.#decide(rec, code, now);
     if (d.result === undefined) {
+      this.#remember(rec);
       if (d.replayed) throw new OtpReplayedError('this code was already used');
       return this.#fail(id, now);
     }
     if (!(await this.#store.recordSuccess(id, d.last, d.drift))) {
       throw new OtpReplayedError('this code was already used');
     }
-    this.#remember(rec, d.last, d.drift);
+    this.#remember(rec, { last: d.last, drift: d.drift });
     return d.result;
   }
 
@@ -332,7 +333,7 @@ export class OtpValidator {
     if (found < 0) return this.#fail(id, now);
     if (!(await this.#store.recordSuccess(id, found, 0)))
       throw new OtpReplayedError('these codes were already used');
-    this.#remember(rec, found, 0);
+    this.#remember(rec, { last: found, drift: 0 });
     return { ok: true, type: 'hotp', counter: found, drift: 0 };
   }
 }

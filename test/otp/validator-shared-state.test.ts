@@ -105,6 +105,34 @@ for (const b of backends) {
       }
     });
 
+    it('accepts each code once when many verifies are in flight at once', async () => {
+      const { a, other, store, cleanup } = await setup();
+      try {
+        const secret = randomBytes(20);
+        const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
+        for (const id of ids) await a.enroll({ id, type: 'hotp', secret });
+        // both validators remember every record, then submit the same codes at the same moment
+        for (const id of ids) {
+          assert.equal((await a.verify(id, ref(secret, 0))).ok, true);
+          await rejects(other.verify(id, ref(secret, 0)), 'ERR_OTP_REPLAYED');
+        }
+        for (let n = 1; n <= 3; n++) {
+          const outcomes = await Promise.allSettled(
+            ids.flatMap((id) => [a.verify(id, ref(secret, n)), other.verify(id, ref(secret, n))]),
+          );
+          for (let i = 0; i < ids.length; i++) {
+            const pair = [outcomes[2 * i], outcomes[2 * i + 1]].map((o) =>
+              o?.status === 'fulfilled' ? 'ok' : (o?.reason as { code?: string }).code,
+            );
+            assert.deepEqual(pair.sort(), ['ERR_OTP_REPLAYED', 'ok'], `${ids[i]} code ${n}`);
+          }
+        }
+        for (const id of ids) assert.equal((await (store as OtpCredentialStore).getCredential(id))?.last, 3);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('never accepts the old secret after the credential was deleted and enrolled again', async () => {
       const { a, other, store, cleanup } = await setup();
       try {
