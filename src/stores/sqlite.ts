@@ -109,6 +109,9 @@ export class SqliteStore implements OfftokenStore {
       ),
       del: db.prepare('DELETE FROM otp_credentials WHERE id = ?'),
     };
+    this.#successMany = db.transaction((batch: { a: unknown[] }[]) =>
+      batch.map((b) => this.#s.successIf.run(...b.a).changes === 1),
+    );
     // The replay check and insert must be one unit: another process may insert between them.
     this.#consume = db.transaction((ns: string, k: string, exp: number, now: number) => {
       this.#s.replayDelExpired.run(ns, k, now);
@@ -124,6 +127,8 @@ export class SqliteStore implements OfftokenStore {
       throw new StoreUnavailableError(`SQLite store operation failed: ${(e as Error).message}`, { cause: e });
     }
   }
+
+  readonly #successMany: Database.Transaction<(batch: { a: unknown[] }[]) => boolean[]>;
 
   readonly #consume: Database.Transaction<(ns: string, k: string, exp: number, now: number) => boolean>;
 
@@ -168,27 +173,44 @@ export class SqliteStore implements OfftokenStore {
     return this.#run(() => this.#s.success.run(last, drift, id, last)).changes === 1;
   }
 
-  async recordSuccessIfUnchanged(
+  /*
+   * Group commit: the conditional writes issued while the event loop runs one batch of callbacks (many
+   * verifies in flight) share one IMMEDIATE transaction, so they pay for one commit instead of one each.
+   * Each write is still its own conditional UPDATE, checked against the rows as the earlier ones left
+   * them, and no promise resolves before the transaction holding its write has committed. A lone write
+   * runs as a single statement.
+   */
+  #batch: { a: unknown[]; resolve: (ok: boolean) => void; reject: (e: unknown) => void }[] = [];
+  readonly #flushBatch = (): void => {
+    const batch = this.#batch;
+    this.#batch = [];
+    let results: boolean[];
+    try {
+      results =
+        batch.length === 1
+          ? [this.#s.successIf.run(...(batch[0] as { a: unknown[] }).a).changes === 1]
+          : this.#successMany.immediate(batch);
+    } catch (e) {
+      const err = new StoreUnavailableError(`SQLite store operation failed: ${(e as Error).message}`, {
+        cause: e,
+      });
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) (batch[i] as (typeof batch)[number]).resolve(results[i] === true);
+  };
+
+  recordSuccessIfUnchanged(
     id: string,
     expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
     now: number,
     last: number,
     drift: number,
   ): Promise<boolean> {
-    return (
-      this.#run(() =>
-        this.#s.successIf.run(
-          last,
-          drift,
-          id,
-          expected.last,
-          expected.drift,
-          expected.sealedSecret,
-          now,
-          last,
-        ),
-      ).changes === 1
-    );
+    return new Promise((resolve, reject) => {
+      const a = [last, drift, id, expected.last, expected.drift, expected.sealedSecret, now, last];
+      if (this.#batch.push({ a, resolve, reject }) === 1) queueMicrotask(this.#flushBatch);
+    });
   }
 
   async recordFailure(
