@@ -60,6 +60,10 @@ export class SqliteStore implements OfftokenStore {
       const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
       this.#db = new Sqlite(path);
       this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      // Every commit appends each page it changed to the WAL, checksummed: with 1 KiB pages the one-row
+      // commit of a verify costs about 0.6x what it does with the 4 KiB default. Takes effect only on a
+      // new file (an existing WAL database keeps its page size).
+      this.#db.pragma('page_size = 1024');
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
       const version = this.#db.pragma('user_version', { simple: true }) as number;
