@@ -42,6 +42,11 @@ export function splitJws(
 // than per-segment slices or a char-table loop (measured). Sticky: it matches at lastIndex or not at all.
 const PARTS_ALPHABET = /[A-Za-z0-9_.-]*$/y;
 
+// Payloads, signing inputs and signatures are decoded into reused buffers: the bytes never escape this module
+// and everything here is synchronous, so no call can see another's bytes.
+const SCRATCH_MAX = 64 * 1024;
+let inputScratch = Buffer.allocUnsafeSlow(4096);
+
 // Two reused views per MAC length (43, 64 or 86 characters: set by the hash, never by the token).
 const macViews: Array<[Buffer, Buffer]> = [];
 
@@ -83,8 +88,23 @@ function signatureValid(spec: AlgSpec, key: KeyObject, token: string, d1: number
       .digest('base64url');
     return macMatches(mac, token, d2 + 1);
   }
-  const sig = Buffer.from(token.slice(d2 + 1), 'base64url');
-  const data = Buffer.from(token.slice(0, d2), 'latin1');
+  // The signing input (latin1: base64url, so byte for byte) and the decoded signature go into one reused
+  // buffer, as two views: no per-token Buffer allocations. crypto.verify without a callback is synchronous.
+  let data: Buffer;
+  let sig: Buffer;
+  if (token.length <= SCRATCH_MAX) {
+    if (inputScratch.length < token.length)
+      inputScratch = Buffer.allocUnsafeSlow(
+        Math.min(SCRATCH_MAX, Math.max(token.length, inputScratch.length * 2)),
+      );
+    inputScratch.write(token, 0, d2, 'latin1');
+    const n = inputScratch.write(token.slice(d2 + 1), d2, 'base64url');
+    data = inputScratch.subarray(0, d2);
+    sig = inputScratch.subarray(d2, d2 + n);
+  } else {
+    data = Buffer.from(token.slice(0, d2), 'latin1');
+    sig = Buffer.from(token.slice(d2 + 1), 'base64url');
+  }
   // RFC 7518 3.4: an ECDSA signature is exactly r || s of the curve's size; anything else is refused unread.
   if (spec.sigLength !== undefined && sig.length !== spec.sigLength) return false;
   return cryptoVerify(spec.hash, data, asymmetricParams(spec, key), sig);
@@ -111,9 +131,6 @@ export function verifyCompact(
   return parts;
 }
 
-// Payloads are decoded into one reused buffer and straight to text: the bytes never escape this module and
-// everything here is synchronous, so no call can see another's bytes.
-const SCRATCH_MAX = 64 * 1024;
 let scratch = Buffer.allocUnsafeSlow(4096);
 
 /** The payload segment `token[d1+1, d2)` of a verified token, decoded to UTF-8 text. */
