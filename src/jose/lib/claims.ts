@@ -32,9 +32,11 @@ export function validateClaims(header: JwsHeader, payload: Record<string, unknow
     throw new InvalidArgumentError('now and clockTolerance must be finite numbers (tolerance >= 0)');
   if (policy.maxTokenAge !== undefined && !(policy.maxTokenAge >= 0 && Number.isFinite(policy.maxTokenAge)))
     throw new InvalidArgumentError('maxTokenAge must be a finite number of seconds >= 0');
-  for (const name of policy.requiredClaims ?? [])
-    if (payload[name] === undefined)
-      throw new JwtClaimInvalidError(`the ${name} claim is required`, name, 'missing');
+  const required = policy.requiredClaims;
+  if (required !== undefined)
+    for (const name of required)
+      if (payload[name] === undefined)
+        throw new JwtClaimInvalidError(`the ${name} claim is required`, name, 'missing');
   if (policy.issuer !== undefined && !oneOf(payload.iss, policy.issuer))
     throw new JwtClaimInvalidError(
       'unexpected iss',
@@ -49,10 +51,13 @@ export function validateClaims(header: JwsHeader, payload: Record<string, unknow
     );
   if (policy.audience !== undefined) {
     const aud = payload.aud;
-    const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
-    if (list === undefined) throw new JwtClaimInvalidError('the aud claim is required', 'aud', 'missing');
-    if (!list.some((a) => typeof a === 'string' && oneOf(a, policy.audience!)))
-      throw new JwtClaimInvalidError('the token is not for this audience', 'aud', 'mismatch');
+    const expected = policy.audience;
+    // A single-string aud is matched directly: no one-element array per token.
+    let ok: boolean;
+    if (typeof aud === 'string') ok = oneOf(aud, expected);
+    else if (Array.isArray(aud)) ok = aud.some((a) => typeof a === 'string' && oneOf(a, expected));
+    else throw new JwtClaimInvalidError('the aud claim is required', 'aud', 'missing');
+    if (!ok) throw new JwtClaimInvalidError('the token is not for this audience', 'aud', 'mismatch');
   }
   const exp = numeric(payload, 'exp');
   const nbf = numeric(payload, 'nbf');
