@@ -121,8 +121,8 @@ for (const b of backends) {
             ids.flatMap((id) => [a.verify(id, ref(secret, n)), other.verify(id, ref(secret, n))]),
           );
           for (let i = 0; i < ids.length; i++) {
-            const pair = [outcomes[2 * i], outcomes[2 * i + 1]].map((o) =>
-              o?.status === 'fulfilled' ? 'ok' : (o?.reason as { code?: string }).code,
+            const pair = [outcomes[2 * i]!, outcomes[2 * i + 1]!].map((o) =>
+              o.status === 'fulfilled' ? 'ok' : (o.reason as { code?: string }).code,
             );
             assert.deepEqual(pair.sort(), ['ERR_OTP_REPLAYED', 'ok'], `${ids[i]} code ${n}`);
           }
