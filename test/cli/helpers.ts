@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface CliResult {
   code: number | null;
@@ -10,12 +10,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI from source (through tsx), with stdin and extra environment variables. */
+const root = resolve(import.meta.dirname, '../..');
+
+/**
+ * Runs the CLI from source (through tsx) in the repository root, with stdin and extra environment variables.
+ * The one CLI runner every test uses; a key passphrase or store key from the caller's shell never leaks in.
+ */
 export function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
     encoding: 'utf8',
     input: opts.input ?? '',
-    env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '', ...opts.env },
+    env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '', OFFTOKEN_STORE_KEY: '', ...opts.env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildJwks, writeKeyFileSync } from '../../src/keys/index.js';
+import { cli as runCli } from '../cli/helpers.js';
 import { macKey, publicOnly, sealedKey, signedKey } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'offtoken-'));
 
-function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    encoding: 'utf8',
-    input: input ?? '',
-    env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], input?: string) => runCli(args, input !== undefined ? { input } : {});
 
 function errorCode(stderr: string): string {
   return (JSON.parse(stderr.trim().split('\n').pop()!) as { error: { code: string } }).error.code;

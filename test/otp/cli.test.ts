@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { base32Encode, hotp, parseOtpauthUri } from '../../src/otp/index.js';
+import { cli as runCli } from '../cli/helpers.js';
 
 // CommonJS decoders for the QR round trip (jsqr reads pixels, pngjs decodes the PNG), typed here.
 const require = createRequire(import.meta.url);
@@ -15,12 +15,8 @@ const { PNG } = require('pngjs') as {
 };
 
 function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, OFFTOKEN_STORE_KEY: '' },
-    ...(input !== undefined ? { input } : {}),
-  });
-  return { status: r.status, out: r.stdout, err: r.stderr };
+  const r = runCli(args, input !== undefined ? { input } : {});
+  return { status: r.code, out: r.stdout, err: r.stderr };
 }
 
 function rejected(r: ReturnType<typeof cli>, status: number, code: string): void {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,22 +6,18 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeBase64url } from '../../src/encoding/base64url.js';
 import { hotpBytes } from '../../src/otp/credential_codes.js';
+import { base32Decode } from '../../src/otp/index.js';
 import { RedisStore } from '../../src/stores/index.js';
+import { cli as runCli } from '../cli/helpers.js';
 import { redisSkip, redisUrl } from '../stores/backends.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, OFFTOKEN_STORE_KEY: '', ...env },
-  });
-  return { status: r.status, out: r.stdout, err: r.stderr };
+  const r = runCli(args, { env });
+  return { status: r.code, out: r.stdout, err: r.stderr };
 }
 
 function secretOf(uri: string): Buffer {
-  const b32 = new URL(uri).searchParams.get('secret') as string;
-  let bits = '';
-  for (const ch of b32) bits += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(ch).toString(2).padStart(5, '0');
-  return Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => Number.parseInt(b, 2)));
+  return base32Decode(new URL(uri).searchParams.get('secret') as string);
 }
 
 function flow(store: string, env: Record<string, string>) {
