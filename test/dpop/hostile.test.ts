@@ -12,7 +12,8 @@ import { OfftokenError } from '../../src/errors/index.js';
 import { MapReplayStore } from './helpers.js';
 
 // Every single-character mutation of a valid token must end in a typed error (or, for a mutation that does
-// not change the decoded bytes, success) - never a TypeError, a crash or a hang.
+// not change the decoded bytes, success with exactly the original result) - never a TypeError, a crash, a hang,
+// or an accepted token that says something else.
 const ALPHABET = 'A_-.~x';
 function* mutations(t: string) {
   for (let i = 0; i < t.length; i += 3) {
@@ -24,8 +25,16 @@ function* mutations(t: string) {
 }
 
 function typed(e: unknown, allowed: string[]) {
+  if (e instanceof assert.AssertionError) throw e;
   assert.ok(e instanceof OfftokenError, `untyped error: ${String(e)}`);
   assert.ok(allowed.includes(e.code), `unexpected code ${e.code}`);
+}
+
+/** An accepted mutation gives back the original result, and every segment decodes to the original bytes. */
+function sameAsOriginal(m: string, original: string, got: unknown, want: unknown): void {
+  assert.deepEqual(got, want, `accepted mutation ${m} gave another result`);
+  const decoded = (t: string) => t.split(/[.~]/).map((seg) => Buffer.from(seg, 'base64url').toString('hex'));
+  assert.deepEqual(decoded(m), decoded(original), `accepted mutation ${m} carries other bytes`);
 }
 
 describe('hostile input', () => {
@@ -39,16 +48,19 @@ describe('hostile input', () => {
       accessToken: 'at',
       clock: () => T,
     });
+    const verify = (t: string) =>
+      verifyDpopProof(t, {
+        htm: 'GET',
+        htu: 'https://a.test/r',
+        accessToken: 'at',
+        replay: new MapReplayStore(),
+        clock: () => T,
+      });
+    const original = await verify(proof);
     let rejected = 0;
     for (const m of mutations(proof)) {
       try {
-        await verifyDpopProof(m, {
-          htm: 'GET',
-          htu: 'https://a.test/r',
-          accessToken: 'at',
-          replay: new MapReplayStore(),
-          clock: () => T,
-        });
+        sameAsOriginal(m, proof, await verify(m), original);
       } catch (e) {
         typed(e, [
           'ERR_DPOP_PROOF_INVALID',
@@ -68,10 +80,11 @@ describe('hostile input', () => {
   it('mutated attenuated tokens fail with attenuation codes only', () => {
     const root = randomBytes(32);
     const t = attenuate(mintAttenuated(root, 'id', [caveat.actions('read')]), caveat.resourcePrefix('/a/'));
+    const original = verifyAttenuated(root, t, { action: 'read', resource: '/a/b' });
     let rejected = 0;
     for (const m of mutations(t)) {
       try {
-        verifyAttenuated(root, m, { action: 'read', resource: '/a/b' });
+        sameAsOriginal(m, t, verifyAttenuated(root, m, { action: 'read', resource: '/a/b' }), original);
       } catch (e) {
         typed(e, ['ERR_ATTENUATION_INVALID', 'ERR_INPUT_TOO_LARGE']);
         rejected++;
@@ -100,16 +113,19 @@ describe('hostile input', () => {
       [{ resource_prefix: 'r/x/', permissions: ['read'] }],
       { clock: () => T },
     );
+    const verify = (token: string) =>
+      verifyDownscopedToken(token, {
+        intermediaryVerifier: as.publicKey,
+        rsKey,
+        clock: () => T,
+        resource: 'r/x/1',
+        permission: 'read',
+      });
+    const original = verify(t);
     let rejected = 0;
     for (const m of mutations(t)) {
       try {
-        verifyDownscopedToken(m, {
-          intermediaryVerifier: as.publicKey,
-          rsKey,
-          clock: () => T,
-          resource: 'r/x/1',
-          permission: 'read',
-        });
+        sameAsOriginal(m, t, verify(m), original);
       } catch (e) {
         typed(e, [
           'ERR_DOWNSCOPE_INVALID',
