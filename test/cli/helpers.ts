@@ -17,7 +17,19 @@ const root = resolve(import.meta.dirname, '../..');
  * The one CLI runner every test uses; a key passphrase or store key from the caller's shell never leaks in.
  */
 export function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  return run(['--import', 'tsx', 'src/cli/main.ts', ...args], opts);
+}
+
+/**
+ * Runs the built bin as a user gets it (`node dist/cli/main.js`, package.json "bin"), without tsx: scripts/test.mjs
+ * builds dist/ first. Same environment rules as `cli`.
+ */
+export function bin(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): CliResult {
+  return run(['dist/cli/main.js', ...args], opts);
+}
+
+function run(argv: string[], opts: { input?: string; env?: Record<string, string> }): CliResult {
+  const r = spawnSync(process.execPath, argv, {
     cwd: root,
     encoding: 'utf8',
     input: opts.input ?? '',
