@@ -316,6 +316,8 @@ function checkStatusList(f: Fixture): void {
     assert.equal(utf8(p), f.listClaimsJson);
     const claims = JSON.parse(f.listClaimsJson);
     assert.equal(claims.sub, f.uri);
+    // docs/formats/status-list.md (draft 4.1): these 16 statuses are bytes b9 a3, lst eNrbuRgAAhcBXQ
+    assert.equal(claims.status_list.lst, 'eNrbuRgAAhcBXQ');
     const bytes = inflateSync(b64u(claims.status_list.lst));
     const bits = claims.status_list.bits;
     const statuses = f.statuses.map((_: number, i: number) => {
