@@ -95,7 +95,9 @@ export const suite: BenchSuite = {
     const tokenUrl = `${base}/token`;
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
-    registerClient(app.authority.db, 'bench', [jwk], Math.floor(Date.now() / 1000));
+    registerClient(app.authority.db, 'bench', [jwk], Math.floor(Date.now() / 1000), {
+      audiences: [app.authority.issuer],
+    });
     const mint = (aud: string) => {
       const now = Math.floor(Date.now() / 1000);
       return signCompact(
@@ -114,7 +116,7 @@ export const suite: BenchSuite = {
     const grantBodies: string[] = [];
     for (let i = 0; i < PREMINT; i++)
       grantBodies.push(new URLSearchParams({ grant_type: JWT_BEARER, assertion: mint(tokenUrl) }).toString());
-    const access = app.authority.issue({ clientId: 'bench', sub: 'bench' }).token;
+    const access = app.authority.issue({ clientId: 'bench', sub: 'bench', aud: app.authority.issuer }).token;
     const introspectBodies: string[] = [];
     for (let i = 0; i < PREMINT; i++)
       introspectBodies.push(

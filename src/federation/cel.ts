@@ -3,6 +3,31 @@ import { FederationConditionFailedError, FederationMappingError } from '../error
 
 const MAX_EXPR_CHARS = 4096;
 const MAX_DEPTH = 16;
+/**
+ * Mapped claims are copied into the issued access token: bounded so that the token stays small enough to be
+ * presented back at /revoke and /introspect (issue 17 item 5; the authority checks the final size too).
+ */
+export const MAX_MAPPED_CLAIMS_CHARS = 16 * 1024;
+const MAX_POLICY_LIST = 256;
+const MAX_POLICY_ENTRY = 512;
+
+/**
+ * A provider's token policy lists (docs/config.md): each a static JSON array of strings, or a CEL expression
+ * over `assertion` that yields a list of strings (computed per external token).
+ */
+export type PolicyListSource = string | string[];
+export interface PolicyConfig {
+  allowed_scopes?: PolicyListSource;
+  default_scopes?: PolicyListSource;
+  allowed_audiences?: PolicyListSource;
+}
+/** The evaluated lists; a list the provider does not configure stays undefined (deny-by-default). */
+export interface GrantPolicy {
+  scopes?: string[];
+  defaultScopes?: string[];
+  audiences?: string[];
+}
+type ListProgram = (ctx: { assertion: CelInput }) => string[];
 const env = celEnv();
 
 type Program = (ctx: { assertion: CelInput }) => unknown;
@@ -39,6 +64,30 @@ function fromCel(v: unknown): unknown {
   return v;
 }
 
+function stringList(v: unknown, what: string): string[] {
+  if (!Array.isArray(v) || v.length > MAX_POLICY_LIST)
+    throw new FederationMappingError(`${what} must yield a list of at most ${MAX_POLICY_LIST} strings`);
+  for (const x of v)
+    if (typeof x !== 'string' || x.length === 0 || x.length > MAX_POLICY_ENTRY)
+      throw new FederationMappingError(
+        `${what} must yield non-empty strings of at most ${MAX_POLICY_ENTRY} characters`,
+      );
+  return v as string[];
+}
+
+function compileList(src: PolicyListSource, what: string): ListProgram {
+  if (Array.isArray(src)) {
+    const fixed = stringList(src, what);
+    return () => fixed;
+  }
+  const prog = compile(src, what);
+  return (ctx) => {
+    const r = prog(ctx);
+    if (isCelError(r as never)) throw new FederationMappingError(`${what} raised an error`);
+    return stringList(fromCel(r), what);
+  };
+}
+
 /**
  * A compiled attribute mapping (output name -> CEL over `assertion`) plus an optional boolean condition.
  * Compiled once when the configuration is loaded, so a typo fails at start-up, not on the first request.
@@ -46,16 +95,30 @@ function fromCel(v: unknown): unknown {
 export class CelAttributeMapper {
   private readonly mapping: [string, Program][];
   private readonly condition: Program | undefined;
+  private readonly policy: [keyof GrantPolicy, ListProgram][] = [];
 
-  constructor(mapping: Record<string, string>, condition?: string) {
+  constructor(mapping: Record<string, string>, condition?: string, policy: PolicyConfig = {}) {
     if (typeof mapping !== 'object' || mapping === null || typeof mapping.subject !== 'string')
       throw new FederationMappingError('attribute mapping needs a subject expression');
     this.mapping = Object.entries(mapping).map(([k, e]) => [k, compile(e, `mapping ${k}`)]);
     this.condition = condition === undefined ? undefined : compile(condition, 'attribute condition');
+    const lists: [keyof GrantPolicy, keyof PolicyConfig][] = [
+      ['scopes', 'allowed_scopes'],
+      ['defaultScopes', 'default_scopes'],
+      ['audiences', 'allowed_audiences'],
+    ];
+    for (const [out, key] of lists) {
+      const src = policy[key];
+      if (src !== undefined) this.policy.push([out, compileList(src, key)]);
+    }
   }
 
   /** Evaluates the condition (must be exactly true) then the mapping; `subject` must map to a non-empty string. */
-  map(claims: Record<string, unknown>): { subject: string; attributes: Record<string, unknown> } {
+  map(claims: Record<string, unknown>): {
+    subject: string;
+    attributes: Record<string, unknown>;
+    policy: GrantPolicy;
+  } {
     const ctx = { assertion: toCelInput(claims) };
     if (this.condition) {
       const r = this.condition(ctx);
@@ -82,6 +145,12 @@ export class CelAttributeMapper {
         subject = v;
       } else attributes[name] = v;
     }
-    return { subject: subject!, attributes };
+    if (JSON.stringify(attributes).length > MAX_MAPPED_CLAIMS_CHARS)
+      throw new FederationMappingError(
+        `the mapped claims exceed ${MAX_MAPPED_CLAIMS_CHARS} characters of JSON (the issued token must stay small enough to revoke)`,
+      );
+    const policy: GrantPolicy = {};
+    for (const [out, prog] of this.policy) policy[out] = prog(ctx);
+    return { subject: subject!, attributes, policy };
   }
 }

@@ -3,21 +3,27 @@ import { type Clock, systemClock } from '../clock.js';
 import { AuthoritySignatureError, FederationTokenInvalidError } from '../errors/server.js';
 import { decodeCompact, verifyDecoded } from '../status-list/jws.js';
 import { type Jwks, jwksResolver } from '../status-list/token.js';
-import { CelAttributeMapper } from './cel.js';
+import { CelAttributeMapper, type GrantPolicy, type PolicyConfig } from './cel.js';
 
-export interface OidcTrustConfig {
+export interface OidcTrustConfig extends PolicyConfig {
   issuer: string;
   jwks?: Jwks;
   jwks_uri?: string;
   audiences: string[];
   attribute_mapping: Record<string, string>;
   attribute_condition?: string;
+  /** Accept each subject token once (by its jti, kept until its exp): docs/service.md "Design notes". */
+  single_use?: boolean;
 }
 
 export interface FederatedIdentity {
   issuer: string;
   subject: string;
   attributes: Record<string, unknown>;
+  /** The provider's scope/audience lists for this identity (static or computed by CEL from the token). */
+  policy: GrantPolicy;
+  /** Set when the provider makes subject tokens single-use: the replay key (jti) the caller must consume once. */
+  replayKey?: string;
   /** The external token's exp: the issued token never outlives it (RFC 8693 / issue requirement). */
   exp: number;
 }
@@ -39,7 +45,7 @@ export class OidcTrust {
     private readonly clock: Clock = systemClock,
   ) {
     this.issuer = cfg.issuer;
-    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition);
+    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition, cfg);
     if (cfg.jwks) this.resolver = jwksResolver(cfg.jwks);
   }
 
@@ -98,7 +104,20 @@ export class OidcTrust {
     if (now >= c.exp) throw new FederationTokenInvalidError('the subject token has expired');
     if (typeof c.nbf === 'number' && now < c.nbf)
       throw new FederationTokenInvalidError('the subject token is not yet valid');
-    const { subject, attributes } = this.mapper.map(c);
-    return { issuer: this.issuer, subject, attributes, exp: c.exp };
+    // single use needs a name for the token that its holder cannot vary: the signed jti (the signature bytes
+    // are not one, ECDSA signatures being malleable)
+    if (this.cfg.single_use && (typeof c.jti !== 'string' || c.jti.length === 0 || c.jti.length > 256))
+      throw new FederationTokenInvalidError(
+        'the provider makes subject tokens single-use: the token needs a jti',
+      );
+    const { subject, attributes, policy } = this.mapper.map(c);
+    return {
+      issuer: this.issuer,
+      subject,
+      attributes,
+      policy,
+      exp: c.exp,
+      ...(this.cfg.single_use ? { replayKey: c.jti as string } : {}),
+    };
   }
 }

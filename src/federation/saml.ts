@@ -4,7 +4,7 @@ import { SignedXml } from 'xml-crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { InputTooLargeError } from '../errors/base.js';
 import { FederationTokenInvalidError } from '../errors/server.js';
-import { CelAttributeMapper } from './cel.js';
+import { CelAttributeMapper, type PolicyConfig } from './cel.js';
 import type { FederatedIdentity } from './oidc.js';
 
 const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
@@ -150,7 +150,7 @@ export function verifySamlAssertion(
   return { iss: issuer, sub, aud, exp, ...(nbf !== undefined ? { nbf } : {}), attributes };
 }
 
-export interface SamlProviderConfig extends SamlTrustConfig {
+export interface SamlProviderConfig extends SamlTrustConfig, PolicyConfig {
   attribute_mapping: Record<string, string>;
   attribute_condition?: string;
 }
@@ -165,7 +165,7 @@ export class SamlTrust {
     private readonly clock: Clock = systemClock,
   ) {
     this.issuer = cfg.issuer;
-    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition);
+    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition, cfg);
     try {
       createPublicKey(cfg.cert);
     } catch {
@@ -175,7 +175,7 @@ export class SamlTrust {
 
   verify(input: string): FederatedIdentity {
     const claims = verifySamlAssertion(input, this.cfg, this.clock);
-    const { subject, attributes } = this.mapper.map(claims);
-    return { issuer: this.issuer, subject, attributes, exp: claims.exp };
+    const { subject, attributes, policy } = this.mapper.map(claims);
+    return { issuer: this.issuer, subject, attributes, policy, exp: claims.exp };
   }
 }

@@ -13,6 +13,7 @@ import type { ReplayStore } from '../stores/types.js';
 import type { ServerConfig } from './config.js';
 import { AuthorityDb } from './db.js';
 import { AuthorityKeyring } from './keyring.js';
+import { MAX_PARAM } from './params.js';
 
 /** RFC 9068 2.1: the JWT access token typ. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -34,10 +35,26 @@ function freshJti(): string {
 /** Status list slots reserved per SQLite commit; unused ones are skipped after a restart. */
 const STATUS_SLOT_BLOCK = 256;
 
+/**
+ * Room a /revoke or /introspect body needs beside the token: the client assertion and the other parameters
+ * (`client_assertion_type` alone is 90 characters form-encoded; an EdDSA or ES256 assertion is well under 1 KiB).
+ */
+const REQUEST_ROOM = 2048;
+
+/**
+ * The longest access token the authority issues: one it accepts back as the `token` parameter of /revoke and
+ * /introspect (one parameter is at most MAX_PARAM, the body at most bodyLimit), so every token it issues can
+ * be revoked (issue 17 item 5: a 34,025-character token could be checked offline but never revoked).
+ */
+export function maxIssuedTokenChars(bodyLimit: number): number {
+  return Math.min(MAX_PARAM, bodyLimit - REQUEST_ROOM);
+}
+
 export interface IssueRequest {
   clientId: string;
   sub: string;
-  aud?: string;
+  /** Decided by the scope and audience policy (src/server/policy.ts). */
+  aud: string;
   scope?: string;
   /** Upper bound on exp (an exchanged external token's exp). */
   notAfter?: number;
@@ -123,7 +140,7 @@ export class Authority {
       ...(r.extra ?? {}),
       iss: this.issuer,
       sub: r.sub,
-      aud: r.aud ?? this.config.defaultAudience ?? this.issuer,
+      aud: r.aud,
       client_id: r.clientId,
       iat: now,
       exp,
@@ -134,6 +151,12 @@ export class Authority {
     };
     const { kid, privateKey } = this.keyring.signingKey();
     const token = signCompact({ typ: ACCESS_TOKEN_TYP, kid }, claims, privateKey);
+    const max = maxIssuedTokenChars(this.config.bodyLimit);
+    // the slot drawn above is simply never used (slots are bits, never reused)
+    if (token.length > max)
+      throw new OAuthInvalidGrantError(
+        `the access token would be ${token.length} characters, over the ${max} that /revoke and /introspect accept: request a shorter scope or map fewer claims`,
+      );
     return { token, expiresIn: exp - now, jti };
   }
 
@@ -207,10 +230,16 @@ export class Authority {
     }
   }
 
-  /** RFC 7662 2.2 response for a token presented by an authenticated client. */
-  introspect(token: string): Record<string, unknown> {
+  /**
+   * RFC 7662 2.2 response for a token presented by the authenticated client `callerId`. RFC 7662 4: the claims
+   * are told only to the client the token was issued to, or to a client registered as a resource server for
+   * one of the token's audiences (`clients add --resource-server AUD`); to anyone else the token is inactive,
+   * so a client cannot learn what another client's token carries or whether it is live.
+   */
+  introspect(token: string, callerId: string): Record<string, unknown> {
     const c = this.verifyOwnToken(token);
     if (!c) return { active: false };
+    if (c.client_id !== callerId && !this.isResourceServerFor(callerId, c.aud)) return { active: false };
     if (!this.isActive(c)) return { active: false };
     // RFC 9449 6.2 / RFC 8705 3.2: a sender-constrained token introspects with its cnf
     const dpop = typeof (c.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
@@ -218,6 +247,13 @@ export class Authority {
     for (const k of ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'jti', 'cnf'])
       if (c[k] !== undefined) out[k] = c[k];
     return out;
+  }
+
+  private isResourceServerFor(clientId: string, aud: unknown): boolean {
+    const rs = this.db.getClientPolicy(clientId)?.resourceServers;
+    if (!rs || rs.length === 0) return false;
+    const auds = Array.isArray(aud) ? aud : [aud];
+    return auds.some((x) => typeof x === 'string' && rs.includes(x));
   }
 
   /** Revokes a verified token of ours: its status list bit is set from the next list fetch on. */

@@ -1,7 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { encodeBase64url } from '../encoding/base64url.js';
 import { ClientRegistryError } from '../errors/server.js';
-import type { AuthorityDb } from './db.js';
+import type { AuthorityDb, ClientPolicy } from './db.js';
+import { checkAudienceList, checkScopeList } from './policy.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._@:+-]{1,128}$/;
 
@@ -80,8 +81,30 @@ export function registerClient(
   id: string,
   keys: Record<string, unknown>[],
   now: number,
+  policy: ClientPolicy = {},
 ): void {
   if (!CLIENT_ID.test(id))
     throw new ClientRegistryError('client id must be 1-128 of A-Z a-z 0-9 . _ @ : + -');
-  db.addClient(id, keys, now);
+  db.addClient(id, keys, now, checkClientPolicy(policy));
+}
+
+/**
+ * Validates registered lists (`clients add/update --scope --default-scope --audience --resource-server`):
+ * well-formed entries, and a default scope inside the allowed scopes. `current` is the stored policy an
+ * update is applied over.
+ */
+export function checkClientPolicy(p: ClientPolicy, current: ClientPolicy = {}): ClientPolicy {
+  const fail = (m: string) => new ClientRegistryError(m);
+  const out: ClientPolicy = {};
+  if (p.scopes !== undefined) out.scopes = checkScopeList(p.scopes, '--scope', fail);
+  if (p.defaultScopes !== undefined)
+    out.defaultScopes = checkScopeList(p.defaultScopes, '--default-scope', fail);
+  if (p.audiences !== undefined) out.audiences = checkAudienceList(p.audiences, '--audience', fail);
+  if (p.resourceServers !== undefined)
+    out.resourceServers = checkAudienceList(p.resourceServers, '--resource-server', fail);
+  const allowed = out.scopes ?? current.scopes ?? [];
+  const outside = (out.defaultScopes ?? current.defaultScopes ?? []).find((x) => !allowed.includes(x));
+  if (outside !== undefined)
+    throw new ClientRegistryError(`--default-scope ${outside} is not one of the client's --scope values`);
+  return out;
 }

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ServerConfigError } from '../errors/server.js';
+import type { PolicyConfig } from '../federation/cel.js';
 import type { AuthorityAlg } from '../status-list/jws.js';
+import { checkAudienceList, checkScopeList } from './policy.js';
 
 /** An external OIDC identity provider trusted for RFC 8693 token exchange. */
-export interface OidcProviderConfig {
+export interface OidcProviderConfig extends PolicyConfig {
   type: 'oidc';
   /** Expected `iss` of subject tokens. */
   issuer: string;
@@ -18,10 +20,12 @@ export interface OidcProviderConfig {
   attribute_mapping: Record<string, string>;
   /** CEL boolean over `assertion`; false rejects the exchange. */
   attribute_condition?: string;
+  /** Each subject token is exchanged once (by its `jti`, remembered until its `exp`). */
+  single_use?: boolean;
 }
 
 /** An external SAML 2.0 IdP trusted for token exchange (`subject_token_type` saml2, base64url assertion). */
-export interface SamlProviderConfigFile {
+export interface SamlProviderConfigFile extends PolicyConfig {
   type: 'saml';
   /** Expected `<Issuer>`. */
   issuer: string;
@@ -114,7 +118,8 @@ export function resolveConfig(partial: Partial<ServerConfig> & Record<string, un
   };
   c.port = int(c.port, 'port', 0, 65535);
   c.accessTokenTtl = int(c.accessTokenTtl, 'accessTokenTtl', 1, 86400);
-  c.bodyLimit = int(c.bodyLimit, 'bodyLimit', 1024, 16 * 1024 * 1024);
+  // at least 4 KiB: an issued token must fit in a /revoke or /introspect body beside a client assertion
+  c.bodyLimit = int(c.bodyLimit, 'bodyLimit', 4096, 16 * 1024 * 1024);
   c.statusList.size = int(c.statusList.size, 'statusList.size', 8, 16 * 1024 * 1024);
   c.statusList.ttl = int(c.statusList.ttl, 'statusList.ttl', 1, 86400);
   if (c.statusList.bits !== 1 && c.statusList.bits !== 2)
@@ -146,8 +151,33 @@ export function resolveConfig(partial: Partial<ServerConfig> & Record<string, un
         throw new ServerConfigError(
           `provider ${p.issuer}: attribute_mapping.${name} would overwrite a registered claim of the issued token`,
         );
+    checkProviderPolicy(p);
   }
   return c;
+}
+
+/**
+ * A provider's token policy (docs/config.md): static lists are checked here, CEL expressions are compiled when
+ * the provider is loaded. Absent lists are allowed (deny-by-default at /token, naming the key to set).
+ */
+function checkProviderPolicy(p: OidcProviderConfig | SamlProviderConfigFile): void {
+  const fail = (m: string) => new ServerConfigError(`provider ${p.issuer}: ${m}`);
+  const isCel = (v: unknown) => typeof v === 'string';
+  if (p.allowed_scopes !== undefined && !isCel(p.allowed_scopes))
+    p.allowed_scopes = checkScopeList(p.allowed_scopes, 'allowed_scopes', fail);
+  if (p.default_scopes !== undefined && !isCel(p.default_scopes))
+    p.default_scopes = checkScopeList(p.default_scopes, 'default_scopes', fail);
+  if (p.allowed_audiences !== undefined && !isCel(p.allowed_audiences))
+    p.allowed_audiences = checkAudienceList(p.allowed_audiences, 'allowed_audiences', fail);
+  if (Array.isArray(p.default_scopes) && Array.isArray(p.allowed_scopes)) {
+    const allowed = p.allowed_scopes;
+    const outside = p.default_scopes.find((x) => !allowed.includes(x));
+    if (outside !== undefined) throw fail(`default_scopes ${outside} is not in allowed_scopes`);
+  }
+  if ('single_use' in p && p.single_use !== undefined) {
+    if (p.type !== 'oidc') throw fail('single_use is supported for OIDC providers only');
+    if (typeof p.single_use !== 'boolean') throw fail('single_use must be true or false');
+  }
 }
 
 /**

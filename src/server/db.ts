@@ -9,10 +9,45 @@ export interface ClientRecord {
   disabled: boolean;
   createdAt: number;
   keys: Record<string, unknown>[];
+  /** What the client may obtain and introspect (docs/service.md "Scope and audience policy"). */
+  policy: ClientPolicy;
+}
+
+/**
+ * A client's registered allow-lists. `undefined` = never registered (a client from before the policy existed):
+ * deny-by-default, the error names the flag that sets it. An empty list allows nothing.
+ */
+export interface ClientPolicy {
+  /** Scope tokens the client may request (`clients add --scope`). */
+  scopes?: string[];
+  /** Scope tokens issued when a request names none (`--default-scope`, a subset of `scopes`). */
+  defaultScopes?: string[];
+  /** `audience`/`resource` values the client may request (`--audience`). */
+  audiences?: string[];
+  /** Audiences of tokens this client may introspect, as their resource server (`--resource-server`). */
+  resourceServers?: string[];
+}
+
+const POLICY_COLUMNS = ['scopes', 'default_scopes', 'audiences', 'resource_servers'] as const;
+type PolicyRow = Record<(typeof POLICY_COLUMNS)[number], string | null>;
+
+function policyOf(row: PolicyRow): ClientPolicy {
+  const list = (v: string | null) => (v === null ? undefined : (JSON.parse(v) as string[]));
+  const p: ClientPolicy = {};
+  const scopes = list(row.scopes);
+  const defaultScopes = list(row.default_scopes);
+  const audiences = list(row.audiences);
+  const resourceServers = list(row.resource_servers);
+  if (scopes) p.scopes = scopes;
+  if (defaultScopes) p.defaultScopes = defaultScopes;
+  if (audiences) p.audiences = audiences;
+  if (resourceServers) p.resourceServers = resourceServers;
+  return p;
 }
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS clients (id TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clients (id TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+  scopes TEXT, default_scopes TEXT, audiences TEXT, resource_servers TEXT);
 CREATE TABLE IF NOT EXISTS client_keys (client_id TEXT NOT NULL REFERENCES clients(id), kid TEXT NOT NULL, jwk TEXT NOT NULL,
   created_at INTEGER NOT NULL, PRIMARY KEY (client_id, kid));
 CREATE TABLE IF NOT EXISTS revoked (list_id TEXT NOT NULL, idx INTEGER NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL,
@@ -43,6 +78,13 @@ export class AuthorityDb {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    // authority.db files from before the scope/audience policy: add its columns (NULL = not registered, which
+    // denies by default until `clients update` sets them)
+    const have = new Set(
+      (this.db.prepare('PRAGMA table_info(clients)').all() as { name: string }[]).map((c) => c.name),
+    );
+    for (const col of POLICY_COLUMNS)
+      if (!have.has(col)) this.db.exec(`ALTER TABLE clients ADD COLUMN ${col} TEXT`);
     // data dirs from before revocations were keyed by status slot: carry their revocations over once
     const legacy = this.db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'issued_tokens'")
@@ -52,7 +94,15 @@ export class AuthorityDb {
         SELECT list_id, idx, jti, exp, 0 FROM issued_tokens WHERE revoked = 1; DROP TABLE issued_tokens;`);
     const d = this.db;
     this.stmts = {
-      getClient: d.prepare('SELECT id, disabled, created_at FROM clients WHERE id = ?'),
+      getClient: d.prepare(
+        'SELECT id, disabled, created_at, scopes, default_scopes, audiences, resource_servers FROM clients WHERE id = ?',
+      ),
+      getPolicy: d.prepare(
+        'SELECT scopes, default_scopes, audiences, resource_servers FROM clients WHERE id = ?',
+      ),
+      setPolicy: d.prepare(
+        'UPDATE clients SET scopes = ?, default_scopes = ?, audiences = ?, resource_servers = ? WHERE id = ?',
+      ),
       // one query for the hot path: the client's state and its keys (a client without keys yields one row)
       authView: d.prepare(
         'SELECT c.disabled, k.kid, k.jwk FROM clients c LEFT JOIN client_keys k ON k.client_id = c.id WHERE c.id = ?',
@@ -129,11 +179,39 @@ export class AuthorityDb {
 
   getClient(id: string): ClientRecord | undefined {
     const row = this.stmts.getClient.get(id) as
-      | { id: string; disabled: number; created_at: number }
+      | ({ id: string; disabled: number; created_at: number } & PolicyRow)
       | undefined;
     if (!row) return undefined;
     const keys = (this.stmts.clientKeys.all(id) as { jwk: string }[]).map((r) => JSON.parse(r.jwk));
-    return { id: row.id, disabled: row.disabled === 1, createdAt: row.created_at, keys };
+    return {
+      id: row.id,
+      disabled: row.disabled === 1,
+      createdAt: row.created_at,
+      keys,
+      policy: policyOf(row),
+    };
+  }
+
+  /** The client's registered allow-lists; undefined for an unknown client. */
+  getClientPolicy(id: string): ClientPolicy | undefined {
+    const row = this.stmts.getPolicy.get(id) as PolicyRow | undefined;
+    return row ? policyOf(row) : undefined;
+  }
+
+  /** Replaces the lists given in `p` (a key absent from `p` keeps its stored value). */
+  updateClientPolicy(id: string, p: ClientPolicy): ClientPolicy {
+    const cur = this.getClientPolicy(id);
+    if (!cur) throw new ClientRegistryError(`client ${id} does not exist`);
+    const next: ClientPolicy = { ...cur, ...p };
+    const col = (v: string[] | undefined) => (v === undefined ? null : JSON.stringify(v));
+    this.stmts.setPolicy.run(
+      col(next.scopes),
+      col(next.defaultScopes),
+      col(next.audiences),
+      col(next.resourceServers),
+      id,
+    );
+    return next;
   }
 
   /** The hot-path view for assertion checks: state plus the raw stored JWK text per kid. */
@@ -153,11 +231,12 @@ export class AuthorityDb {
     return (this.stmts.listClients.all() as { id: string }[]).map((r) => this.getClient(r.id)!);
   }
 
-  addClient(id: string, keys: Record<string, unknown>[], now: number): void {
+  addClient(id: string, keys: Record<string, unknown>[], now: number, policy: ClientPolicy = {}): void {
     if (this.getClient(id)) throw new ClientRegistryError(`client ${id} already exists`);
     this.db.transaction(() => {
       this.stmts.insertClient.run(id, now);
       for (const k of keys) this.stmts.insertKey.run(id, k.kid, JSON.stringify(k), now);
+      this.updateClientPolicy(id, policy);
     })();
   }
 

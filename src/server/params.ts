@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { OAuthInvalidRequestError } from '../errors/server.js';
 
-const MAX_PARAM = 32 * 1024;
+/** The longest value of one form parameter: a token presented at /revoke or /introspect included. */
+export const MAX_PARAM = 32 * 1024;
 
 /** RFC 6749 3.2 / 4.1.3: a form-encoded body, where a repeated parameter is an error. */
 export function formParams(req: FastifyRequest): Record<string, string> {

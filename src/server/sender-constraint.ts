@@ -2,8 +2,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { intermediaryForAccessToken, TOKEN_TYPE_INTERMEDIARY } from '../downscope/exchange.js';
 import { type SenderConstraint, senderConstraintForTokenRequest } from '../dpop/token-endpoint.js';
 import { DpopKeyMismatchError, MtlsBindingMismatchError } from '../errors/dpop.js';
-import { OAuthInvalidGrantError, OAuthInvalidRequestError } from '../errors/server.js';
+import {
+  OAuthInvalidGrantError,
+  OAuthInvalidRequestError,
+  OAuthInvalidScopeError,
+  OAuthInvalidTargetError,
+} from '../errors/server.js';
 import type { Authority } from './authority.js';
+import { clientSource, decideScopeAndAudience } from './policy.js';
 
 /**
  * POST /token, before any grant: a `DPoP` proof (RFC 9449 5) yields `cnf.jkt` and token_type DPoP, a TLS
@@ -38,6 +44,7 @@ export function exchangeForIntermediary(
   a: Authority,
   p: Record<string, string>,
   sc: SenderConstraint,
+  req: { scope?: string | undefined; aud?: string | undefined } = {},
 ): Record<string, unknown> {
   if (p.subject_token_type !== 'urn:ietf:params:oauth:token-type:access_token')
     throw new OAuthInvalidRequestError(
@@ -51,17 +58,40 @@ export function exchangeForIntermediary(
     throw new DpopKeyMismatchError('the subject token is DPoP-bound: present a proof with its key');
   if (cnf['x5t#S256'] !== undefined && cnf['x5t#S256'] !== sc.cnf?.['x5t#S256'])
     throw new MtlsBindingMismatchError('the subject token is certificate-bound: present its certificate');
+  // RFC 8693 2.1: scope and audience may only narrow the subject token (an intermediary grants its scope)
+  const tokenScopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+  const outside = req.scope?.split(' ').find((x) => !tokenScopes.includes(x));
+  if (outside !== undefined)
+    throw new OAuthInvalidScopeError(
+      `scope ${JSON.stringify(outside.slice(0, 100))} is not in the subject token`,
+    );
+  if (req.aud !== undefined && req.aud !== claims.aud)
+    throw new OAuthInvalidTargetError('the audience of an intermediary token is that of its subject token');
+  const scope = req.scope !== undefined ? [...new Set(req.scope.split(' '))].join(' ') : claims.scope;
+  // the subject token's client is held to its lists as registered now: narrowing a client's registration
+  // takes effect for the intermediaries of tokens it already holds (federated tokens were bounded at issue)
+  const clientId = typeof claims.client_id === 'string' ? claims.client_id : '';
+  const policy = a.db.getClientPolicy(clientId);
+  if (policy !== undefined && typeof claims.aud === 'string')
+    decideScopeAndAudience(
+      { scope: typeof scope === 'string' ? scope : undefined, aud: claims.aud },
+      [clientSource(clientId, policy)],
+      claims.aud,
+    );
   const { kid, privateKey } = a.keyring.signingKey();
   const rs = a.downscopeKey;
-  const inter = intermediaryForAccessToken(claims, {
-    iss: a.issuer,
-    signingKey: privateKey,
-    kid,
-    rsKey: rs.key,
-    rsKid: rs.kid,
-    ...(typeof claims.aud === 'string' ? { aud: claims.aud } : {}),
-    clock: a.clock,
-  });
+  const inter = intermediaryForAccessToken(
+    { ...claims, scope },
+    {
+      iss: a.issuer,
+      signingKey: privateKey,
+      kid,
+      rsKey: rs.key,
+      rsKid: rs.kid,
+      ...(typeof claims.aud === 'string' ? { aud: claims.aud } : {}),
+      clock: a.clock,
+    },
+  );
   return {
     access_token: inter.token,
     issued_token_type: TOKEN_TYPE_INTERMEDIARY,

@@ -117,7 +117,10 @@ before(async () => {
   tokenUrl = `${iss}/token`;
   const jwk = normaliseClientJwk(svc.publicKey.export({ format: 'jwk' }));
   svc.kid = jwk.kid as string;
-  registerClient(as.authority.db, svc.id, [jwk], now());
+  registerClient(as.authority.db, svc.id, [jwk], now(), {
+    scopes: ['read:bucket/acme/', 'write:bucket/acme/uploads/'],
+    audiences: [as.authority.issuer],
+  });
   // the resource servers share the authority's downscoping key file (created on first use)
   void as.authority.downscopeKey;
 
@@ -176,7 +179,7 @@ describe('end to end: DPoP through the authority and a resource server (HTTPS)',
     assert.equal(body.token_type, 'DPoP');
     assert.deepEqual(claimsOf(token).cnf, { jkt: dpopJkt });
     assert.equal(typeof nonce, 'string');
-    const intro = as.authority.introspect(token);
+    const intro = as.authority.introspect(token, svc.id);
     assert.equal(intro.token_type, 'DPoP');
     assert.deepEqual(intro.cnf, { jkt: dpopJkt });
   });

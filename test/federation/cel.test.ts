@@ -33,6 +33,7 @@ describe('CEL attribute mapping', () => {
     assert.deepEqual(m.map(claims), {
       subject: 'repo:acme/app',
       attributes: { 'attribute.repo': 'acme/app', groups: ['a', 'b'], big: true },
+      policy: {},
     });
   });
   it('rejects when the condition is false', () => {

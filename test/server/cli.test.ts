@@ -31,6 +31,8 @@ describe('CLI: clients and offline status check against a running authority', ()
       sa,
       '--data-dir',
       s.dataDir,
+      '--audience',
+      s.base,
       '--json',
     ]);
     assert.equal(add.status, 0, add.stderr);
@@ -70,7 +72,11 @@ describe('CLI: clients and offline status check against a running authority', ()
 
   it('clients disable makes the next assertion fail; key rotation add/remove', async () => {
     const sa = path.join(dir, 'sa2.json');
-    assert.equal(cli(['clients', 'add', '--id', 'rot', '--generate', sa, '--data-dir', s.dataDir]).status, 0);
+    assert.equal(
+      cli(['clients', 'add', '--id', 'rot', '--generate', sa, '--data-dir', s.dataDir, '--audience', s.base])
+        .status,
+      0,
+    );
     const sa3 = path.join(dir, 'sa3.json');
     assert.equal(
       cli(['clients', 'add', '--id', 'tmp', '--generate', sa3, '--data-dir', s.dataDir]).status,
@@ -111,9 +117,26 @@ describe('CLI: clients and offline status check against a running authority', ()
     const created = cli(['service-account', 'create', '--out', sa, '--token-uri', tokenUrl, '--json']);
     assert.equal(created.status, 0, created.stderr);
     const info = JSON.parse(created.stdout) as { client_id: string; private_key_id: string };
-    const add = cli(['clients', 'add', '--service-account', sa, '--data-dir', s.dataDir, '--json']);
+    const add = cli([
+      'clients',
+      'add',
+      '--service-account',
+      sa,
+      '--data-dir',
+      s.dataDir,
+      '--audience',
+      s.base,
+      '--json',
+    ]);
     assert.equal(add.status, 0, add.stderr);
-    assert.deepEqual(JSON.parse(add.stdout), { client_id: info.client_id, kids: [info.private_key_id] });
+    assert.deepEqual(JSON.parse(add.stdout), {
+      client_id: info.client_id,
+      kids: [info.private_key_id],
+      scope: null,
+      default_scope: null,
+      audience: [s.base],
+      resource_server: null,
+    });
     const a = cli(['service-account', 'token', '--key', sa, '--assertion']);
     assert.equal(a.status, 0, a.stderr);
     const r = await post(tokenUrl, {
@@ -140,7 +163,8 @@ describe('CLI: clients and offline status check against a running authority', ()
     const { createLocalJWKSet, jwtVerify } = await import('jose');
     const sa = path.join(dir, 'sa-rot.json');
     assert.equal(
-      cli(['clients', 'add', '--id', 'rotk', '--generate', sa, '--data-dir', s.dataDir]).status,
+      cli(['clients', 'add', '--id', 'rotk', '--generate', sa, '--data-dir', s.dataDir, '--audience', s.base])
+        .status,
       0,
     );
     const tokenUrl = `${s.base}/token`;

@@ -7,6 +7,7 @@ import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { buildServer } from '../../src/server/app.js';
 import { normaliseClientJwk, registerClient } from '../../src/server/clients.js';
 import { resolveConfig, type ServerConfig } from '../../src/server/config.js';
+import type { ClientPolicy } from '../../src/server/db.js';
 import { signCompact } from '../../src/status-list/jws.js';
 
 export interface TestServer {
@@ -30,11 +31,17 @@ export interface TestClient {
   privateKey: KeyObject;
 }
 
-export function addClient(s: TestServer, id: string, kind: 'ed25519' | 'p256' = 'ed25519'): TestClient {
+/** Registers a client; unless told otherwise it may obtain tokens for the default audience only. */
+export function addClient(
+  s: TestServer,
+  id: string,
+  kind: 'ed25519' | 'p256' = 'ed25519',
+  policy: ClientPolicy = { audiences: [s.app.authority.config.defaultAudience ?? s.app.authority.issuer] },
+): TestClient {
   const { privateKey, publicKey } =
     kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
-  registerClient(s.app.authority.db, id, [jwk], Math.floor(Date.now() / 1000));
+  registerClient(s.app.authority.db, id, [jwk], Math.floor(Date.now() / 1000), policy);
   return { id, kid: jwk.kid as string, privateKey };
 }
 

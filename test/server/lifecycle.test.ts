@@ -48,12 +48,15 @@ function idToken(over: Record<string, unknown> = {}): string {
   );
 }
 
+const API = 'https://api.acme.example';
+
 describe('introspection, revocation, status lists, rotation, token exchange', () => {
   let s: TestServer;
   let svc: TestClient;
   let other: TestClient;
   before(async () => {
     s = await startServer({
+      defaultAudience: API,
       federation: {
         providers: [
           {
@@ -63,6 +66,7 @@ describe('introspection, revocation, status lists, rotation, token exchange', ()
             audiences: ['offtoken'],
             attribute_mapping: { subject: 'assertion.sub', repo: 'assertion.repository' },
             attribute_condition: "assertion.repository_owner == 'acme'",
+            allowed_audiences: [API],
           },
           {
             type: 'saml',
@@ -71,12 +75,13 @@ describe('introspection, revocation, status lists, rotation, token exchange', ()
             audiences: ['https://auth.example'],
             attribute_mapping: { subject: 'assertion.sub', groups: 'assertion.attributes.groups' },
             attribute_condition: "'admins' in assertion.attributes.groups",
+            allowed_audiences: [API],
           },
         ],
       },
     });
     svc = addClient(s, 'svc');
-    other = addClient(s, 'other');
+    other = addClient(s, 'other', 'ed25519', { audiences: [API], resourceServers: [API] });
   });
   after(() => s.close());
 
@@ -97,7 +102,7 @@ describe('introspection, revocation, status lists, rotation, token exchange', ()
       keys: Record<string, unknown>[];
     };
 
-  it('introspect says active for a fresh token and requires client authentication', async () => {
+  it('introspect says active to a resource server of the token audience and requires client authentication', async () => {
     const t = await grant(svc);
     const ok = await post(`${s.base}/introspect`, { token: t, ...clientAuth(other, '/introspect') });
     assert.equal(ok.status, 200, ok.text);

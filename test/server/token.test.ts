@@ -28,8 +28,9 @@ describe('authority over real HTTP', () => {
   let tokenUrl: string;
   before(async () => {
     s = await startServer();
-    svc = addClient(s, 'svc-a');
-    p256 = addClient(s, 'svc-p256', 'p256');
+    const policy = { scopes: ['read', 'write'], audiences: [s.base, 'https://api.example'] };
+    svc = addClient(s, 'svc-a', 'ed25519', policy);
+    p256 = addClient(s, 'svc-p256', 'p256', policy);
     tokenUrl = `${s.base}/token`;
   });
   after(() => s.close());

@@ -3,9 +3,15 @@ import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ClientRegistryError } from '../../errors/server.js';
-import { jwksKeys, normaliseClientJwk, readServiceAccountJwk, registerClient } from '../../server/clients.js';
+import {
+  checkClientPolicy,
+  jwksKeys,
+  normaliseClientJwk,
+  readServiceAccountJwk,
+  registerClient,
+} from '../../server/clients.js';
 import { loadConfig } from '../../server/config.js';
-import { AuthorityDb } from '../../server/db.js';
+import { AuthorityDb, type ClientPolicy } from '../../server/db.js';
 import { signCompact } from '../../status-list/jws.js';
 import { action, print, readJsonFile, UsageError } from '../io.js';
 
@@ -25,6 +31,58 @@ function openDb(o: Common): AuthorityDb {
 
 const now = () => Math.floor(Date.now() / 1000);
 
+interface PolicyFlags {
+  scope?: string[];
+  defaultScope?: string[];
+  audience?: string[];
+  resourceServer?: string[];
+}
+
+/** The registered lists: a scope, an audience or a resource server per value (repeat the flag or list them). */
+function withPolicy(c: Command): Command {
+  return c
+    .option('--scope <scope...>', 'scope values the client may request (RFC 6749 3.3); none: no scope at all')
+    .option(
+      '--default-scope <scope...>',
+      'scope issued when a request names none (a subset of --scope; default: no scope)',
+    )
+    .option(
+      '--audience <aud...>',
+      'audience/resource values the client may request (RFC 8707); a request naming none gets the ' +
+        'server defaultAudience (else the issuer), which must be listed too; none: no access token at all',
+    )
+    .option(
+      '--resource-server <aud...>',
+      "the client may introspect other clients' tokens for this audience (RFC 7662 4)",
+    );
+}
+
+function policyFlags(o: PolicyFlags): ClientPolicy {
+  const p: ClientPolicy = {};
+  if (o.scope !== undefined) p.scopes = o.scope;
+  if (o.defaultScope !== undefined) p.defaultScopes = o.defaultScope;
+  if (o.audience !== undefined) p.audiences = o.audience;
+  if (o.resourceServer !== undefined) p.resourceServers = o.resourceServer;
+  return p;
+}
+
+function policyView(p: ClientPolicy): Record<string, unknown> {
+  // null: never registered (a client from before the policy: denied until set)
+  return {
+    scope: p.scopes ?? null,
+    default_scope: p.defaultScopes ?? null,
+    audience: p.audiences ?? null,
+    resource_server: p.resourceServers ?? null,
+  };
+}
+
+const CLEARABLE: Record<string, keyof ClientPolicy> = {
+  scope: 'scopes',
+  'default-scope': 'defaultScopes',
+  audience: 'audiences',
+  'resource-server': 'resourceServers',
+};
+
 function withCommon(c: Command): Command {
   return c
     .option('--config <file>', 'server config file (for its dataDir)')
@@ -37,61 +95,105 @@ export function register(program: Command): void {
     .command('clients')
     .description('Register and manage the authority clients (service accounts) and their public keys');
 
-  withCommon(
-    clients
-      .command('add')
-      .description(
-        'Register a client with a public JWKS, a service-account key file, or a freshly generated key',
-      )
-      .option('--id <id>', 'client id (default: the service account file client_id)')
-      .option('--jwks <file>', 'public JWKS of the client')
-      .option('--service-account <file>', 'service-account key file (only its public key is stored)')
-      .option(
-        '--generate <file>',
-        'generate an Ed25519 service-account key file here (mode 0600) and register it',
-      ),
+  withPolicy(
+    withCommon(
+      clients
+        .command('add')
+        .description(
+          'Register a client with a public JWKS, a service-account key file, or a freshly generated key, and ' +
+            'what it may obtain: --scope, --default-scope, --audience (a client without --audience gets no ' +
+            'access token), --resource-server',
+        )
+        .option('--id <id>', 'client id (default: the service account file client_id)')
+        .option('--jwks <file>', 'public JWKS of the client')
+        .option('--service-account <file>', 'service-account key file (only its public key is stored)')
+        .option(
+          '--generate <file>',
+          'generate an Ed25519 service-account key file here (mode 0600) and register it',
+        ),
+    ),
   ).action(
-    action((o: Common & { id?: string; jwks?: string; serviceAccount?: string; generate?: string }) => {
-      const given = [o.jwks, o.serviceAccount, o.generate].filter((x) => x !== undefined).length;
-      if (given !== 1) throw new UsageError('give exactly one of --jwks, --service-account, --generate');
-      let id = o.id;
-      let keys: Record<string, unknown>[];
-      if (o.jwks) keys = jwksKeys(readJsonFile(o.jwks, '--jwks'));
-      else if (o.serviceAccount) {
-        const sa = readServiceAccountJwk(readJsonFile(o.serviceAccount, '--service-account'));
-        if (id !== undefined && id !== sa.clientId)
-          throw new UsageError('--id differs from the file client_id');
-        id = sa.clientId;
-        keys = [sa.jwk];
-      } else {
-        if (!id) throw new UsageError('--generate needs --id');
-        // refuse before writing a key file that would belong to nobody
-        const probe = openDb(o);
-        const exists = probe.getClient(id) !== undefined;
-        probe.close();
-        if (exists) throw new ClientRegistryError(`client ${id} already exists`);
-        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-        const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
-        const file = {
-          type: 'service_account',
-          client_id: id,
-          private_key_id: jwk.kid,
-          private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-        };
-        const out = o.generate as string;
-        const tmp = `${out}.${process.pid}.tmp`;
-        writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-        renameSync(tmp, out);
-        keys = [jwk];
+    action(
+      (
+        o: Common & PolicyFlags & { id?: string; jwks?: string; serviceAccount?: string; generate?: string },
+      ) => {
+        const policy = checkClientPolicy(policyFlags(o));
+        const given = [o.jwks, o.serviceAccount, o.generate].filter((x) => x !== undefined).length;
+        if (given !== 1) throw new UsageError('give exactly one of --jwks, --service-account, --generate');
+        let id = o.id;
+        let keys: Record<string, unknown>[];
+        if (o.jwks) keys = jwksKeys(readJsonFile(o.jwks, '--jwks'));
+        else if (o.serviceAccount) {
+          const sa = readServiceAccountJwk(readJsonFile(o.serviceAccount, '--service-account'));
+          if (id !== undefined && id !== sa.clientId)
+            throw new UsageError('--id differs from the file client_id');
+          id = sa.clientId;
+          keys = [sa.jwk];
+        } else {
+          if (!id) throw new UsageError('--generate needs --id');
+          // refuse before writing a key file that would belong to nobody
+          const probe = openDb(o);
+          const exists = probe.getClient(id) !== undefined;
+          probe.close();
+          if (exists) throw new ClientRegistryError(`client ${id} already exists`);
+          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+          const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
+          const file = {
+            type: 'service_account',
+            client_id: id,
+            private_key_id: jwk.kid,
+            private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+          };
+          const out = o.generate as string;
+          const tmp = `${out}.${process.pid}.tmp`;
+          writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+          renameSync(tmp, out);
+          keys = [jwk];
+        }
+        if (!id) throw new UsageError('--id is required');
+        const db = openDb(o);
+        try {
+          registerClient(db, id, keys, now(), policy);
+        } finally {
+          db.close();
+        }
+        print({ client_id: id, kids: keys.map((k) => k.kid), ...policyView(policy) }, o.json);
+      },
+    ),
+  );
+
+  withPolicy(
+    withCommon(
+      clients
+        .command('update')
+        .description(
+          'Replace the registered lists of a client (each flag given replaces that list; --clear empties one)',
+        )
+        .requiredOption('--id <id>', 'client id')
+        .option('--clear <list...>', 'empty these lists: scope, default-scope, audience, resource-server'),
+    ),
+  ).action(
+    action((o: Common & PolicyFlags & { id: string; clear?: string[] }) => {
+      const change = policyFlags(o);
+      for (const name of o.clear ?? []) {
+        const key = CLEARABLE[name];
+        if (key === undefined)
+          throw new UsageError('--clear takes scope, default-scope, audience or resource-server');
+        if (change[key] !== undefined) throw new UsageError(`--clear ${name} contradicts --${name}`);
+        change[key] = [];
       }
-      if (!id) throw new UsageError('--id is required');
+      if (Object.keys(change).length === 0)
+        throw new UsageError('give --scope, --default-scope, --audience, --resource-server or --clear');
       const db = openDb(o);
+      let next: ClientPolicy;
       try {
-        registerClient(db, id, keys, now());
+        const cur = db.getClientPolicy(o.id);
+        if (!cur) throw new ClientRegistryError(`client ${o.id} does not exist`);
+        next = db.updateClientPolicy(o.id, checkClientPolicy(change, cur));
       } finally {
         db.close();
       }
-      print({ client_id: id, kids: keys.map((k) => k.kid) }, o.json);
+      print({ client_id: o.id, ...policyView(next) }, o.json);
     }),
   );
 
@@ -100,9 +202,12 @@ export function register(program: Command): void {
       const db = openDb(o);
       try {
         print(
-          db
-            .listClients()
-            .map((c) => ({ client_id: c.id, disabled: c.disabled, kids: c.keys.map((k) => k.kid) })),
+          db.listClients().map((c) => ({
+            client_id: c.id,
+            disabled: c.disabled,
+            kids: c.keys.map((k) => k.kid),
+            ...policyView(c.policy),
+          })),
           o.json,
         );
       } finally {

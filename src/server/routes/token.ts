@@ -11,6 +11,7 @@ import type { FederatedIdentity } from '../../federation/oidc.js';
 import type { Authority } from '../authority.js';
 import { authenticateClient, hasClientAssertion, verifyGrantAssertion } from '../client-auth.js';
 import { formParams, required } from '../params.js';
+import { clientSource, decideScopeAndAudience, type PolicySource } from '../policy.js';
 import { cnfClaims, exchangeForIntermediary, tokenRequestConstraint } from '../sender-constraint.js';
 
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -40,6 +41,22 @@ function audienceParam(p: Record<string, string>): string | undefined {
   return aud;
 }
 
+/** The registered lists of an authenticated client (it exists: authentication just found it). */
+function clientPolicy(a: Authority, clientId: string): PolicySource {
+  return clientSource(clientId, a.db.getClientPolicy(clientId) ?? {});
+}
+
+/** A federation provider's lists for one external identity (static, or computed by CEL from its token). */
+function providerPolicy(id: FederatedIdentity): PolicySource {
+  const where = `of federation provider ${id.issuer} in the server config (docs/config.md)`;
+  return {
+    who: `federation provider ${id.issuer}`,
+    policy: id.policy,
+    scopeFix: `set allowed_scopes (and default_scopes) ${where}`,
+    audienceFix: `set allowed_audiences ${where}`,
+  };
+}
+
 /** RFC 8693 3: a saml2 subject token is the base64url-encoded assertion; each configured IdP is tried by Issuer. */
 function verifySaml(a: Authority, token: string): FederatedIdentity {
   if (a.samlProviders.length === 0) throw new OAuthInvalidGrantError('no SAML identity provider is trusted');
@@ -56,6 +73,11 @@ function verifySaml(a: Authority, token: string): FederatedIdentity {
   throw last;
 }
 
+/** The `aud` of a token whose request names none (config `defaultAudience`, else the issuer). */
+function defaultAudience(a: Authority): string {
+  return a.config.defaultAudience ?? a.issuer;
+}
+
 export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
   app.post('/token', async (req, reply) => {
     const p = formParams(req);
@@ -70,35 +92,26 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
       // RFC 7523 2.1: the service account's own signed assertion is the grant. Its jti is the one write of a
       // grant (the status slot comes from a reserved block), so a grant costs one SQLite commit
       const clientId = verifyGrantAssertion(a, p.assertion);
-      const t = a.issue({
-        clientId,
-        sub: clientId,
-        ...(aud ? { aud } : {}),
-        ...(scope ? { scope } : {}),
-        extra: cnfClaims(sc),
-      });
+      const g = decideScopeAndAudience({ scope, aud }, [clientPolicy(a, clientId)], defaultAudience(a));
+      const t = a.issue({ clientId, sub: clientId, ...g, extra: cnfClaims(sc) });
+      // RFC 6749 5.1: the issued scope is returned whenever there is one (a default scope was not requested)
       return {
         access_token: t.token,
         token_type: sc.tokenType,
         expires_in: t.expiresIn,
-        ...(scope ? { scope } : {}),
+        ...(g.scope ? { scope: g.scope } : {}),
       };
     }
 
     if (grantType === 'client_credentials') {
       const clientId = authenticateClient(a, p, '/token');
-      const t = a.issue({
-        clientId,
-        sub: clientId,
-        ...(aud ? { aud } : {}),
-        ...(scope ? { scope } : {}),
-        extra: cnfClaims(sc),
-      });
+      const g = decideScopeAndAudience({ scope, aud }, [clientPolicy(a, clientId)], defaultAudience(a));
+      const t = a.issue({ clientId, sub: clientId, ...g, extra: cnfClaims(sc) });
       return {
         access_token: t.token,
         token_type: sc.tokenType,
         expires_in: t.expiresIn,
-        ...(scope ? { scope } : {}),
+        ...(g.scope ? { scope: g.scope } : {}),
       };
     }
 
@@ -107,7 +120,8 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
       const clientId = hasClientAssertion(p) ? authenticateClient(a, p, '/token') : undefined;
       const subjectToken = required(p, 'subject_token');
       const subjectTokenType = required(p, 'subject_token_type');
-      if (p.requested_token_type === TOKEN_TYPE_INTERMEDIARY) return exchangeForIntermediary(a, p, sc);
+      if (p.requested_token_type === TOKEN_TYPE_INTERMEDIARY)
+        return exchangeForIntermediary(a, p, sc, { scope, aud });
       if (p.requested_token_type !== undefined && p.requested_token_type !== TOKEN_TYPE_ACCESS_TOKEN)
         throw new OAuthInvalidRequestError('only access tokens can be requested');
       let id: FederatedIdentity;
@@ -127,12 +141,26 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
         if (!provider) throw new OAuthInvalidGrantError('the subject token issuer is not a trusted provider');
         id = await provider.verify(subjectToken);
       }
+      // the provider's lists bound what the federated identity gets; an authenticated client acting for it
+      // is bounded by its own lists too (the default scope is the provider's)
+      const g = decideScopeAndAudience(
+        { scope, aud },
+        [providerPolicy(id), ...(clientId ? [clientPolicy(a, clientId)] : [])],
+        defaultAudience(a),
+      );
+      // single_use providers: the subject token's jti is consumed in the replay table until its exp
+      if (
+        id.replayKey !== undefined &&
+        !a.db.consumeOnce(`subject:${id.issuer}`, id.replayKey, id.exp, a.now())
+      )
+        throw new OAuthInvalidGrantError(
+          'the subject token was already exchanged (the provider is single_use)',
+        );
       const t = a.issue({
         clientId: clientId ?? id.issuer,
         sub: id.subject,
         notAfter: id.exp,
-        ...(aud ? { aud } : {}),
-        ...(scope ? { scope } : {}),
+        ...g,
         ...(clientId ? { act: { sub: clientId } } : {}),
         extra: { ...id.attributes, ...cnfClaims(sc) },
       });
@@ -141,7 +169,7 @@ export function registerTokenRoute(app: FastifyInstance, a: Authority): void {
         issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
         token_type: sc.tokenType,
         expires_in: t.expiresIn,
-        ...(scope ? { scope } : {}),
+        ...(g.scope ? { scope: g.scope } : {}),
       };
     }
 
