@@ -41,19 +41,22 @@ interface PolicyFlags {
 /** The registered lists: a scope, an audience or a resource server per value (repeat the flag or list them). */
 function withPolicy(c: Command): Command {
   return c
-    .option('--scope <scope...>', 'scope values the client may request (RFC 6749 3.3); none: no scope at all')
+    .option(
+      '--scope <scope...>',
+      'scope values the client may request (RFC 6749 3.3; repeatable); without it, no scope at all',
+    )
     .option(
       '--default-scope <scope...>',
-      'scope issued when a request names none (a subset of --scope; default: no scope)',
+      'scope issued when a request names none (each one of --scope); without it, no scope',
     )
     .option(
       '--audience <aud...>',
-      'audience/resource values the client may request (RFC 8707); a request naming none gets the ' +
-        'server defaultAudience (else the issuer), which must be listed too; none: no access token at all',
+      'audience/resource values the client may request (RFC 8707; repeatable). A request naming none gets ' +
+        'the server defaultAudience (else the issuer), which must be listed too. Without it, no access token',
     )
     .option(
       '--resource-server <aud...>',
-      "the client may introspect other clients' tokens for this audience (RFC 7662 4)",
+      "may introspect other clients' tokens issued for this audience (RFC 7662 4; repeatable)",
     );
 }
 
