@@ -52,6 +52,11 @@ export interface ServerConfig {
   bodyLimit: number;
   logLevel: string;
   statusList: { bits: 1 | 2; size: number; ttl: number };
+  /**
+   * Client ids allowed to call POST /otp/verify; unset = every registered client. Five wrong codes lock a
+   * credential, so a client that may verify can also lock its user out (docs/service.md "Design notes").
+   */
+  otpVerifyClients?: string[];
   federation: { providers: (OidcProviderConfig | SamlProviderConfigFile)[] };
 }
 
@@ -78,6 +83,7 @@ const KEYS = new Set([
   'bodyLimit',
   'logLevel',
   'statusList',
+  'otpVerifyClients',
   'federation',
 ]);
 
@@ -132,6 +138,13 @@ export function resolveConfig(partial: Partial<ServerConfig> & Record<string, un
   if (c.issuer !== undefined && !/^https?:\/\/[^\s/]+/.test(c.issuer))
     throw new ServerConfigError('issuer must be an http(s) URL');
   if (c.issuer?.endsWith('/')) c.issuer = c.issuer.slice(0, -1);
+  if (
+    c.otpVerifyClients !== undefined &&
+    (!Array.isArray(c.otpVerifyClients) ||
+      c.otpVerifyClients.length > 1000 ||
+      !c.otpVerifyClients.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 128))
+  )
+    throw new ServerConfigError('otpVerifyClients must be a list of client ids');
   if (!Array.isArray(c.federation.providers))
     throw new ServerConfigError('federation.providers must be an array');
   for (const p of c.federation.providers) {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { TOKEN_TYPE_INTERMEDIARY } from '../../src/downscope/exchange.js';
+import type { OtpValidator } from '../../src/otp/validator.js';
 import { maxIssuedTokenChars } from '../../src/server/authority.js';
 import { resolveConfig } from '../../src/server/config.js';
 import { AuthorityDb } from '../../src/server/db.js';
@@ -379,6 +380,56 @@ describe('tokens too big to revoke are never issued (issue 17 item 5)', () => {
     } finally {
       await wide.close();
     }
+  });
+});
+
+describe('otpVerifyClients: who may spend a credential lockout (issue 9 design note)', () => {
+  // RFC 6238 TOTP, SHA-1, 6 digits, 30 s
+  function totp(secret: Uint8Array, t: number): string {
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
+    const mac = createHmac('sha1', secret).update(counter).digest();
+    const off = mac[mac.length - 1]! & 0xf;
+    return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+  }
+  let s: TestServer;
+  let rp: TestClient;
+  let stranger: TestClient;
+  let secret: Uint8Array;
+  before(async () => {
+    s = await startServer({ otpVerifyClients: ['login-rp'] });
+    rp = addClient(s, 'login-rp');
+    stranger = addClient(s, 'stranger');
+    const v = (s.app as unknown as { otpValidator: OtpValidator }).otpValidator;
+    secret = (await v.enroll({ id: 'alice-phone' })).secret;
+  });
+  after(() => s.close());
+  const verify = (c: TestClient, code: string) =>
+    post(`${s.base}/otp/verify`, {
+      credential_id: 'alice-phone',
+      code,
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: assertion(c, `${s.base}/otp/verify`),
+    });
+
+  it('refuses a client outside the list before evaluating the code, so it cannot lock the user out', async () => {
+    const right = totp(secret, Date.now() / 1000);
+    const wrong = right === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 6; i++) {
+      const r = await verify(stranger, wrong);
+      assert.equal(r.status, 400);
+      assert.equal(r.body.error, 'unauthorized_client');
+      assert.match(String(r.body.error_description), /otpVerifyClients/);
+    }
+    const ok = await verify(rp, right);
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.valid, true);
+  });
+
+  it('refuses an otpVerifyClients that is not a list of ids', () => {
+    assert.throws(() => resolveConfig({ dataDir: '/tmp/x', otpVerifyClients: 'login-rp' as never }), {
+      code: 'ERR_SERVER_CONFIG',
+    });
   });
 });
 

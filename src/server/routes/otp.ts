@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ServerConfigError } from '../../errors/server.js';
+import { OAuthUnauthorizedClientError, ServerConfigError } from '../../errors/server.js';
 import type { Authority } from '../authority.js';
 import { authenticateClient } from '../client-auth.js';
 import { formParams, required } from '../params.js';
@@ -40,7 +40,12 @@ export async function registerOtpRoute(app: FastifyInstance, a: Authority): Prom
   });
   app.post('/otp/verify', async (req, reply) => {
     const p = formParams(req);
-    authenticateClient(a, p, '/otp/verify');
+    const clientId = authenticateClient(a, p, '/otp/verify');
+    // refused before the code is evaluated: a client that may not verify cannot count failures either, so it
+    // cannot lock a user out (the lockout is per credential, whoever sends the wrong codes)
+    const allowed = a.config.otpVerifyClients;
+    if (allowed !== undefined && !allowed.includes(clientId))
+      throw new OAuthUnauthorizedClientError(`client ${clientId} is not in otpVerifyClients`);
     const r = await validator.verify(required(p, 'credential_id'), required(p, 'code'));
     reply.header('cache-control', 'no-store');
     return { valid: true, ...r };
