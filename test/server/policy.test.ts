@@ -258,6 +258,13 @@ describe('scope and audience policy at /token (issue 9 item 4)', () => {
     const noJti = await exchange(idToken({ iss: IDP_ONCE, jti: undefined }), { audience: REPORTS });
     assert.equal(noJti.body.error, 'invalid_grant');
     assert.match(String(noJti.body.error_description), /single-use.*jti/);
+    // eight exchanges of one token at once: exactly one is answered with a token
+    const raced = idToken({ iss: IDP_ONCE });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => exchange(raced, { audience: REPORTS })),
+    );
+    assert.equal(results.filter((r) => r.status === 200).length, 1);
+    for (const r of results) if (r.status !== 200) assert.equal(r.body.error, 'invalid_grant');
     // a refused request does not burn the token: a policy refusal comes before the replay table
     const t2 = idToken({ iss: IDP_ONCE });
     assert.equal((await exchange(t2, { audience: PAYMENTS })).body.error, 'invalid_target');
