@@ -86,6 +86,9 @@ const CLEARABLE: Record<string, keyof ClientPolicy> = {
   'resource-server': 'resourceServers',
 };
 
+type AddOptions = Common &
+  PolicyFlags & { id?: string; jwks?: string; serviceAccount?: string; generate?: string };
+
 function withCommon(c: Command): Command {
   return c
     .option('--config <file>', 'server config file (for its dataDir)')
@@ -98,71 +101,66 @@ export function register(program: Command): void {
     .command('clients')
     .description('Register and manage the authority clients (service accounts) and their public keys');
 
-  withPolicy(
-    withCommon(
-      clients
-        .command('add')
-        .description(
-          'Register a client with a public JWKS, a service-account key file, or a freshly generated key, and ' +
-            'what it may obtain: --scope, --default-scope, --audience (a client without --audience gets no ' +
-            'access token), --resource-server',
-        )
-        .option('--id <id>', 'client id (default: the service account file client_id)')
-        .option('--jwks <file>', 'public JWKS of the client')
-        .option('--service-account <file>', 'service-account key file (only its public key is stored)')
-        .option(
-          '--generate <file>',
-          'generate an Ed25519 service-account key file here (mode 0600) and register it',
-        ),
-    ),
-  ).action(
-    action(
-      (
-        o: Common & PolicyFlags & { id?: string; jwks?: string; serviceAccount?: string; generate?: string },
-      ) => {
-        const policy = checkClientPolicy(policyFlags(o));
-        const given = [o.jwks, o.serviceAccount, o.generate].filter((x) => x !== undefined).length;
-        if (given !== 1) throw new UsageError('give exactly one of --jwks, --service-account, --generate');
-        let id = o.id;
-        let keys: Record<string, unknown>[];
-        if (o.jwks) keys = jwksKeys(readJsonFile(o.jwks, '--jwks'));
-        else if (o.serviceAccount) {
-          const sa = readServiceAccountJwk(readJsonFile(o.serviceAccount, '--service-account'));
-          if (id !== undefined && id !== sa.clientId)
-            throw new UsageError('--id differs from the file client_id');
-          id = sa.clientId;
-          keys = [sa.jwk];
-        } else {
-          if (!id) throw new UsageError('--generate needs --id');
-          // refuse before writing a key file that would belong to nobody
-          const probe = openDb(o);
-          const exists = probe.getClient(id) !== undefined;
-          probe.close();
-          if (exists) throw new ClientRegistryError(`client ${id} already exists`);
-          const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-          const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
-          const file = {
-            type: 'service_account',
-            client_id: id,
-            private_key_id: jwk.kid,
-            private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-          };
-          const out = o.generate as string;
-          const tmp = `${out}.${process.pid}.tmp`;
-          writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-          renameSync(tmp, out);
-          keys = [jwk];
-        }
-        if (!id) throw new UsageError('--id is required');
-        const db = openDb(o);
-        try {
-          registerClient(db, id, keys, now(), policy);
-        } finally {
-          db.close();
-        }
-        print({ client_id: id, kids: keys.map((k) => k.kid), ...policyView(policy) }, o.json);
-      },
-    ),
+  const add = withCommon(
+    clients
+      .command('add')
+      .description(
+        'Register a client with a public JWKS, a service-account key file, or a freshly generated key, and ' +
+          'what it may obtain: --scope, --default-scope, --audience (a client without --audience gets no ' +
+          'access token), --resource-server',
+      )
+      .option('--id <id>', 'client id (default: the service account file client_id)')
+      .option('--jwks <file>', 'public JWKS of the client')
+      .option('--service-account <file>', 'service-account key file (only its public key is stored)')
+      .option(
+        '--generate <file>',
+        'generate an Ed25519 service-account key file here (mode 0600) and register it',
+      ),
+  );
+  withPolicy(add).action(
+    action((o: AddOptions) => {
+      const policy = checkClientPolicy(policyFlags(o));
+      const given = [o.jwks, o.serviceAccount, o.generate].filter((x) => x !== undefined).length;
+      if (given !== 1) throw new UsageError('give exactly one of --jwks, --service-account, --generate');
+      let id = o.id;
+      let keys: Record<string, unknown>[];
+      if (o.jwks) keys = jwksKeys(readJsonFile(o.jwks, '--jwks'));
+      else if (o.serviceAccount) {
+        const sa = readServiceAccountJwk(readJsonFile(o.serviceAccount, '--service-account'));
+        if (id !== undefined && id !== sa.clientId)
+          throw new UsageError('--id differs from the file client_id');
+        id = sa.clientId;
+        keys = [sa.jwk];
+      } else {
+        if (!id) throw new UsageError('--generate needs --id');
+        // refuse before writing a key file that would belong to nobody
+        const probe = openDb(o);
+        const exists = probe.getClient(id) !== undefined;
+        probe.close();
+        if (exists) throw new ClientRegistryError(`client ${id} already exists`);
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
+        const file = {
+          type: 'service_account',
+          client_id: id,
+          private_key_id: jwk.kid,
+          private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        };
+        const out = o.generate as string;
+        const tmp = `${out}.${process.pid}.tmp`;
+        writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+        renameSync(tmp, out);
+        keys = [jwk];
+      }
+      if (!id) throw new UsageError('--id is required');
+      const db = openDb(o);
+      try {
+        registerClient(db, id, keys, now(), policy);
+      } finally {
+        db.close();
+      }
+      print({ client_id: id, kids: keys.map((k) => k.kid), ...policyView(policy) }, o.json);
+    }),
   );
 
   withPolicy(
