@@ -36,6 +36,7 @@ describe('federation policy lists (allowed_scopes, default_scopes, allowed_audie
     ['a list holding a number', "['read', 1]"],
     ['a list holding an empty string', "['']"],
     ['an evaluation error (missing claim)', 'assertion.nope'],
+    ['257 entries', `[${Array.from({ length: 257 }, () => "'x'").join(', ')}]`],
   ] as const)
     it(`refuses a CEL list that yields ${name} with ERR_FEDERATION_MAPPING`, () => {
       const m = new CelAttributeMapper({ subject: 'assertion.sub' }, undefined, { allowed_scopes: expr });
@@ -44,6 +45,12 @@ describe('federation policy lists (allowed_scopes, default_scopes, allowed_audie
         'ERR_FEDERATION_MAPPING',
       );
     });
+
+  it('accepts a computed list of 256 entries', () => {
+    const expr = `[${Array.from({ length: 256 }, (_, i) => `'s${i}'`).join(', ')}]`;
+    const m = new CelAttributeMapper({ subject: 'assertion.sub' }, undefined, { allowed_scopes: expr });
+    assert.equal(m.map(claims).policy.scopes?.length, 256);
+  });
 
   it('refuses a list expression that does not compile when the provider is loaded', () => {
     assert.equal(

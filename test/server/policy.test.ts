@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { TOKEN_TYPE_INTERMEDIARY } from '../../src/downscope/exchange.js';
 import type { OtpValidator } from '../../src/otp/validator.js';
 import { maxIssuedTokenChars } from '../../src/server/authority.js';
+import { checkClientPolicy, normaliseClientJwk } from '../../src/server/clients.js';
 import { resolveConfig } from '../../src/server/config.js';
 import { AuthorityDb } from '../../src/server/db.js';
 import { signCompact } from '../../src/status-list/jws.js';
@@ -131,8 +132,8 @@ describe('scope and audience policy at /token (issue 9 item 4)', () => {
     }
   });
 
-  it('accepts a registered scope and audience, and returns the issued scope', async () => {
-    const r = await grant(fresh, { scope: 'read:reports/', audience: REPORTS });
+  it('accepts a registered scope and audience (a repeated scope once), and returns the issued scope', async () => {
+    const r = await grant(fresh, { scope: 'read:reports/ read:reports/', audience: REPORTS });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.scope, 'read:reports/');
     const c = payload(r.body.access_token as string);
@@ -462,6 +463,64 @@ describe('authority.db from before the policy', () => {
     const again = new AuthorityDb(file);
     assert.deepEqual(again.getClientPolicy('old'), { audiences: [REPORTS] });
     again.close();
+  });
+
+  it('a server started on an old authority.db refuses its clients a token, naming --audience', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'offtoken-'));
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const jwk = normaliseClientJwk(publicKey.export({ format: 'jwk' }));
+    const old = new Database(path.join(dir, 'authority.db'));
+    old.exec(
+      'CREATE TABLE clients (id TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);' +
+        'CREATE TABLE client_keys (client_id TEXT NOT NULL REFERENCES clients(id), kid TEXT NOT NULL, jwk TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (client_id, kid));',
+    );
+    old.prepare("INSERT INTO clients (id, disabled, created_at) VALUES ('svc', 0, 1)").run();
+    old.prepare("INSERT INTO client_keys VALUES ('svc', ?, ?, 1)").run(jwk.kid, JSON.stringify(jwk));
+    old.close();
+    const s = await startServer({ dataDir: dir });
+    try {
+      const svc: TestClient = { id: 'svc', kid: jwk.kid as string, privateKey };
+      const r = await post(`${s.base}/token`, {
+        grant_type: JWT_BEARER,
+        assertion: assertion(svc, `${s.base}/token`),
+      });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.error, 'invalid_target');
+      assert.match(String(r.body.error_description), /offtoken clients update --id svc --audience/);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('registered lists are bounded', () => {
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+    return 'no error';
+  };
+  for (const [name, policy] of [
+    ['257 scopes', { scopes: Array.from({ length: 257 }, (_, i) => `s${i}`) }],
+    ['a scope of 257 characters', { scopes: ['s'.repeat(257)] }],
+    ['an empty scope', { scopes: [''] }],
+    ['an audience of 513 characters', { audiences: [`https://${'a'.repeat(505)}`] }],
+    ['an empty resource server', { resourceServers: [''] }],
+    ['a default scope outside the scopes', { scopes: ['read'], defaultScopes: ['write'] }],
+  ] as const)
+    it(`refuses ${name} with ERR_CLIENT_REGISTRY`, () => {
+      assert.equal(
+        code(() => checkClientPolicy(policy as never)),
+        'ERR_CLIENT_REGISTRY',
+      );
+    });
+  it('keeps each value once', () => {
+    assert.deepEqual(checkClientPolicy({ scopes: ['read', 'read'], audiences: ['a', 'a'] }), {
+      scopes: ['read'],
+      audiences: ['a'],
+    });
   });
 });
 
