@@ -87,6 +87,20 @@ const KEYS = new Set([
   'federation',
 ]);
 
+const PROVIDER_KEYS = [
+  'type',
+  'issuer',
+  'audiences',
+  'attribute_mapping',
+  'attribute_condition',
+  'allowed_scopes',
+  'default_scopes',
+  'allowed_audiences',
+];
+const OIDC_PROVIDER_KEYS = new Set([...PROVIDER_KEYS, 'jwks', 'jwks_uri', 'single_use']);
+// single_use is named here so that it gets its own message (OIDC only) rather than "unknown key"
+const SAML_PROVIDER_KEYS = new Set([...PROVIDER_KEYS, 'cert', 'single_use']);
+
 /** Claims the authority sets itself (RFC 9068 2.2, RFC 8693 4, status list): a mapping may not produce them. */
 const RESERVED_CLAIMS = new Set([
   'iss',
@@ -150,6 +164,13 @@ export function resolveConfig(partial: Partial<ServerConfig> & Record<string, un
   for (const p of c.federation.providers) {
     if (p.type !== 'oidc' && p.type !== 'saml')
       throw new ServerConfigError('federation provider type must be oidc or saml');
+    // a misspelt key would silently drop a restriction (allowed_scopes, single_use ...): refuse it
+    const known = p.type === 'oidc' ? OIDC_PROVIDER_KEYS : SAML_PROVIDER_KEYS;
+    for (const k of Object.keys(p))
+      if (!known.has(k))
+        throw new ServerConfigError(
+          `unknown key ${k.slice(0, 64)} in ${p.type} provider ${String(p.issuer)}`,
+        );
     if (typeof p.issuer !== 'string') throw new ServerConfigError('federation provider needs an issuer');
     if (p.type === 'oidc' && !p.jwks && !p.jwks_uri)
       throw new ServerConfigError(`provider ${p.issuer} needs jwks or jwks_uri`);

@@ -540,6 +540,7 @@ describe('policy configuration', () => {
     ['allowed_audiences that is not a list or CEL', { allowed_audiences: 5 }],
     ['an audience with whitespace', { allowed_audiences: ['https://x y'] }],
     ['single_use that is not a boolean', { single_use: 'yes' }],
+    ['a misspelt key (allowed_scope)', { allowed_scope: ['admin'] }],
   ] as const)
     it(`refuses ${name} with ERR_SERVER_CONFIG`, () => {
       assert.equal(
