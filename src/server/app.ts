@@ -10,8 +10,11 @@ import { registerOtpRoute } from './routes/otp.js';
 import { registerTokenRoute } from './routes/token.js';
 import { registerWellKnown } from './routes/well-known.js';
 
-const REQUEST_TIMEOUT_MS = 15_000;
 const KEYRING_POLL_MS = 1000;
+/** How often Node looks for requests past `requestTimeout` (its default, 30 s, would add up to 30 s to it). */
+const TIMEOUT_CHECK_MS = 1000;
+/** Connections refused at the cap are logged at most this often (an attack must not flood the log). */
+const DROP_LOG_MS = 10_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,16 +29,31 @@ declare module 'fastify' {
  */
 export async function buildServer(
   config: ServerConfig,
-  opts: { clock?: Clock; https?: HttpsServerOptions } = {},
+  opts: { clock?: Clock; https?: HttpsServerOptions; logStream?: NodeJS.WritableStream } = {},
 ): Promise<FastifyInstance> {
   const authority = new Authority(config, opts.clock);
+  // A client that trickles its request (slowloris), or sends complete headers and then never finishes the body,
+  // is cut off with 408 at `requestTimeout`, counted from the first byte of the request. These options must be
+  // given when the server is created: Node checks headersTimeout <= requestTimeout only there, and with
+  // Fastify's default (requestTimeout set afterwards, headersTimeout left at 60 s) a stalled body was held
+  // for 90 s and more.
+  const timeouts = {
+    requestTimeout: config.requestTimeout,
+    headersTimeout: config.requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
+    connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, config.requestTimeout),
+  };
   // HTTPS with `requestCert` lets clients present a certificate: tokens are then bound to it (RFC 8705 3)
   const app = Fastify({
-    ...(opts.https ? { https: opts.https } : {}),
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    ...(opts.https ? { https: { ...timeouts, ...opts.https } } : { http: timeouts }),
+    logger: opts.logStream
+      ? { level: config.logLevel, stream: opts.logStream }
+      : config.logLevel === 'silent'
+        ? false
+        : { level: config.logLevel },
     bodyLimit: config.bodyLimit,
-    // a client that trickles its request (slowloris) is cut off instead of holding a socket for minutes
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
     // during graceful shutdown new requests get 503 while in-flight ones finish
     return503OnClosing: true,
     // a bad URL (`/%zz`) or an over-long path parameter gets the same RFC 6749 JSON as every other error
@@ -43,6 +61,36 @@ export async function buildServer(
     clientErrorHandler: rawClientErrorHandler,
   });
   app.decorate('authority', authority);
+  // every open socket holds a file descriptor: past the cap, Node closes new connections on accept
+  app.server.maxConnections = config.maxConnections;
+  let lastDropLog = 0;
+  app.server.on('drop', () => {
+    const t = Date.now();
+    if (t - lastDropLog < DROP_LOG_MS) return;
+    lastDropLog = t;
+    app.log.warn({ maxConnections: config.maxConnections }, 'connection refused: maxConnections reached');
+  });
+  // The body-read deadline: a request whose body has not fully arrived `requestTimeout` after its headers is
+  // answered 408 and its socket closed, whatever the parser's own timer does (a handler never waits on it).
+  app.addHook('onRequest', (req, reply, done) => {
+    const raw = req.raw;
+    if (raw.complete || (raw.headers['content-length'] === undefined && !raw.headers['transfer-encoding']))
+      return done();
+    const timer = setTimeout(() => {
+      if (raw.complete) return;
+      if (reply.raw.headersSent) raw.socket.destroy();
+      else
+        rawClientErrorHandler(
+          Object.assign(new Error('request body timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+          raw.socket,
+        );
+    }, config.requestTimeout);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    raw.once('end', clear);
+    raw.once('close', clear);
+    done();
+  });
   // RFC 6749 3.2 / RFC 7662 2.1 / RFC 7009 2.1: every POST here is form-encoded; the JSON and text parsers
   // Fastify installs by default are removed, so any other content type is 415 before a byte is parsed
   app.removeAllContentTypeParsers();

@@ -50,6 +50,12 @@ export interface ServerConfig {
   defaultAudience?: string;
   /** Max request body, bytes. */
   bodyLimit: number;
+  /** The whole request (headers and body) must arrive within this many ms, else 408 and the socket closes. */
+  requestTimeout: number;
+  /** An idle keep-alive socket (no request in progress) is closed after this many ms. */
+  keepAliveTimeout: number;
+  /** Connections beyond this many open at once are closed on accept. */
+  maxConnections: number;
   logLevel: string;
   statusList: { bits: 1 | 2; size: number; ttl: number };
   /**
@@ -67,6 +73,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   signingAlg: 'EdDSA',
   accessTokenTtl: 300,
   bodyLimit: 64 * 1024,
+  requestTimeout: 15_000,
+  keepAliveTimeout: 5_000,
+  maxConnections: 512,
   logLevel: 'info',
   statusList: { bits: 1, size: 131072, ttl: 300 },
   federation: { providers: [] },
@@ -81,6 +90,9 @@ const KEYS = new Set([
   'accessTokenTtl',
   'defaultAudience',
   'bodyLimit',
+  'requestTimeout',
+  'keepAliveTimeout',
+  'maxConnections',
   'logLevel',
   'statusList',
   'otpVerifyClients',
@@ -140,6 +152,9 @@ export function resolveConfig(partial: Partial<ServerConfig> & Record<string, un
   c.accessTokenTtl = int(c.accessTokenTtl, 'accessTokenTtl', 1, 86400);
   // at least 4 KiB: an issued token must fit in a /revoke or /introspect body beside a client assertion
   c.bodyLimit = int(c.bodyLimit, 'bodyLimit', 4096, 16 * 1024 * 1024);
+  c.requestTimeout = int(c.requestTimeout, 'requestTimeout', 100, 300_000);
+  c.keepAliveTimeout = int(c.keepAliveTimeout, 'keepAliveTimeout', 100, 600_000);
+  c.maxConnections = int(c.maxConnections, 'maxConnections', 1, 1_000_000);
   c.statusList.size = int(c.statusList.size, 'statusList.size', 8, 16 * 1024 * 1024);
   c.statusList.ttl = int(c.statusList.ttl, 'statusList.ttl', 1, 86400);
   if (c.statusList.bits !== 1 && c.statusList.bits !== 2)
@@ -250,6 +265,9 @@ export function loadConfig(
   if (env.OFFTOKEN_ISSUER) envConfig.issuer = env.OFFTOKEN_ISSUER;
   if (env.OFFTOKEN_LOG_LEVEL) envConfig.logLevel = env.OFFTOKEN_LOG_LEVEL;
   if (env.OFFTOKEN_ACCESS_TOKEN_TTL) envConfig.accessTokenTtl = env.OFFTOKEN_ACCESS_TOKEN_TTL;
+  if (env.OFFTOKEN_REQUEST_TIMEOUT) envConfig.requestTimeout = env.OFFTOKEN_REQUEST_TIMEOUT;
+  if (env.OFFTOKEN_KEEP_ALIVE_TIMEOUT) envConfig.keepAliveTimeout = env.OFFTOKEN_KEEP_ALIVE_TIMEOUT;
+  if (env.OFFTOKEN_MAX_CONNECTIONS) envConfig.maxConnections = env.OFFTOKEN_MAX_CONNECTIONS;
   const merged = { ...fileConfig, ...envConfig, ...(opts.overrides ?? {}) };
   const c = resolveConfig(merged as Partial<ServerConfig> & Record<string, unknown>);
   c.dataDir = path.resolve(cwd, c.dataDir);

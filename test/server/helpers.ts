@@ -17,10 +17,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(extra: Partial<ServerConfig> = {}): Promise<TestServer> {
+export async function startServer(
+  extra: Partial<ServerConfig> = {},
+  opts: Parameters<typeof buildServer>[1] = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offtoken-'));
-  const config = resolveConfig({ dataDir, port: 0, logLevel: 'silent', ...extra });
-  const app = await buildServer(config);
+  // The CLI tests block this process (spawnSync) for longer than the default keep-alive: a socket the server
+  // closes while blocked would then be reused by fetch and fail. Tests of the limit itself pass their own.
+  const config = resolveConfig({ dataDir, port: 0, logLevel: 'silent', keepAliveTimeout: 120_000, ...extra });
+  const app = await buildServer(config, opts);
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, base, dataDir, close: () => app.close() };
 }
