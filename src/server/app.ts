@@ -4,7 +4,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Clock } from '../clock.js';
 import { Authority } from './authority.js';
 import type { ServerConfig } from './config.js';
-import { notFoundHandler, oauthErrorHandler, rawClientErrorHandler } from './oauth-errors.js';
+import {
+  notFoundHandler,
+  oauthErrorHandler,
+  oauthErrorResponse,
+  rawClientErrorHandler,
+} from './oauth-errors.js';
 import { registerIntrospectRevoke } from './routes/introspect-revoke.js';
 import { registerOtpRoute } from './routes/otp.js';
 import { registerTokenRoute } from './routes/token.js';
@@ -95,12 +100,24 @@ export async function buildServer(
   // Fastify installs by default are removed, so any other content type is 415 before a byte is parsed
   app.removeAllContentTypeParsers();
   await app.register(formbody, { bodyLimit: config.bodyLimit });
-  // group commit (AuthorityDb.settled): no response leaves before the writes of its request are committed
-  app.addHook('onSend', (_req, _reply, payload, done) => {
+  // group commit (AuthorityDb.settled): no response leaves before the writes of its request are committed.
+  // A failed commit replaces whatever was about to be sent - a token, or an error answer already being sent,
+  // which Fastify would otherwise pass to its default handler (a 400 carrying SQLite's own code) - with the
+  // storage fault's answer from the one error table: 503 temporarily_unavailable.
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (!authority.db.pending) return done(null, payload);
     authority.db.settled().then(
       () => done(null, payload),
-      (err: Error) => done(err),
+      (err: Error) => {
+        const r = oauthErrorResponse(err, req.log);
+        reply.removeHeader('content-length');
+        reply.removeHeader('www-authenticate');
+        void reply
+          .code(r.status)
+          .headers(r.headers)
+          .header('content-type', 'application/json; charset=utf-8');
+        done(null, JSON.stringify(r.body));
+      },
     );
   });
   app.setErrorHandler(oauthErrorHandler);
@@ -117,11 +134,24 @@ export async function buildServer(
       authority.setIssuer(`${opts.https ? 'https' : 'http'}://${host}:${addr.port}`);
     }
   });
-  const purge = setInterval(() => authority.db.purgeSeen(authority.now()), 60_000);
+  const purge = setInterval(() => {
+    try {
+      authority.db.purgeSeen(authority.now());
+    } catch (err) {
+      // a full disk must not crash the server from a timer: the next run retries
+      app.log.error({ err }, 'could not purge expired jti entries');
+    }
+  }, 60_000);
   purge.unref();
   // rotation without downtime: `offtoken keys rotate` replaces keyring.json (atomic rename) and the
   // running server picks the new active key within a second; the old key stays in the JWKS as verify-only
+  let dbLost = false;
   const watch = setInterval(() => {
+    // a database deleted or replaced under the server is not written to any more (writes answer 503): say so
+    const lost = authority.db.fileFault();
+    if (lost && !dbLost) app.log.error({ err: lost }, 'authority database lost; writes are refused');
+    else if (!lost && dbLost) app.log.warn('authority database is back');
+    dbLost = lost !== undefined;
     try {
       if (authority.reloadKeys())
         app.log.info({ active: authority.keyring.activeKeyId }, 'signing keyring reloaded');

@@ -166,12 +166,21 @@ export class Authority {
    */
   private nextStatusSlot(): { listId: string; idx: number } {
     if (this.slots.next >= this.slots.end) {
+      // The reservation commits with the batch that carries this grant's jti. If that commit fails (a full
+      // disk), the rows roll back and the block is forgotten here too: kept, its slots would be reserved again
+      // and handed to a second token, and revoking one would revoke the other (issue 17). The tokens issued
+      // from it never leave: their responses wait for the same commit.
+      let block: { listId: string; next: number; end: number } | undefined;
       const r = this.db.reserveStatusSlots(
         this.config.statusList.bits,
         this.config.statusList.size,
         STATUS_SLOT_BLOCK,
+        () => {
+          if (this.slots === block) this.slots = { listId: '', next: 0, end: 0 };
+        },
       );
-      this.slots = { listId: r.listId, next: r.start, end: r.end };
+      block = { listId: r.listId, next: r.start, end: r.end };
+      this.slots = block;
     }
     return { listId: this.slots.listId, idx: this.slots.next++ };
   }

@@ -1,7 +1,8 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ClientRegistryError } from '../errors/server.js';
+import { StoreUnavailableError } from '../errors/stores.js';
 
 /** A registered client (service account): its public keys are the only ones its assertions may use. */
 export interface ClientRecord {
@@ -61,37 +62,66 @@ CREATE INDEX IF NOT EXISTS seen_jti_exp ON seen_jti(exp);
 export class AuthorityDb {
   readonly db: Database.Database;
   private readonly stmts;
+  /** Device and inode of the file opened: SQLite keeps writing to a deleted file, so a change is checked. */
+  private readonly identity: { dev: number; ino: number } | undefined;
 
-  /** `grouped`: the server's group commit (see `settled`); the CLI writes one autocommit statement at a time. */
+  /**
+   * `grouped`: the server's group commit (see `settled`); the CLI writes one autocommit statement at a time.
+   * A data dir that holds the authority's keyring but no database lost its database (deleted, moved, a partial
+   * restore): it is refused rather than silently replaced by an empty one that has forgotten every client and
+   * revocation. Any failure to open (read-only file or file system, full disk, a corrupt file) is
+   * `ERR_STORE_UNAVAILABLE`.
+   */
   constructor(
-    file: string,
+    private readonly file: string,
     private readonly grouped = false,
   ) {
-    if (file !== ':memory:') {
-      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      // created 0600 before SQLite opens it; the -wal and -shm files inherit the mode
-      closeSync(openSync(file, 'a', 0o600));
-    }
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
-    // authority.db files from before the scope/audience policy: add its columns (NULL = not registered, which
-    // denies by default until `clients update` sets them)
-    const have = new Set(
-      (this.db.prepare('PRAGMA table_info(clients)').all() as { name: string }[]).map((c) => c.name),
-    );
-    for (const col of POLICY_COLUMNS)
-      if (!have.has(col)) this.db.exec(`ALTER TABLE clients ADD COLUMN ${col} TEXT`);
-    // data dirs from before revocations were keyed by status slot: carry their revocations over once
-    const legacy = this.db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'issued_tokens'")
-      .get();
-    if (legacy)
-      this.db.exec(`INSERT OR IGNORE INTO revoked (list_id, idx, jti, exp, revoked_at)
+    try {
+      if (file !== ':memory:') {
+        const dir = path.dirname(file);
+        if (!existsSync(file) && existsSync(path.join(dir, 'keyring.json')))
+          throw new StoreUnavailableError(
+            `the authority database ${file} is missing but ${dir} holds the authority's keyring.json: it was ` +
+              'deleted or moved; restore it (a new empty database would forget every client and revocation), ' +
+              'or remove keyring.json as well to start a new authority',
+          );
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        // created 0600 before SQLite opens it; the -wal and -shm files inherit the mode
+        closeSync(openSync(file, 'a', 0o600));
+      }
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('foreign_keys = ON');
+      this.db.exec(SCHEMA);
+      // authority.db files from before the scope/audience policy: add its columns (NULL = not registered, which
+      // denies by default until `clients update` sets them)
+      const have = new Set(
+        (this.db.prepare('PRAGMA table_info(clients)').all() as { name: string }[]).map((c) => c.name),
+      );
+      for (const col of POLICY_COLUMNS)
+        if (!have.has(col)) this.db.exec(`ALTER TABLE clients ADD COLUMN ${col} TEXT`);
+      // data dirs from before revocations were keyed by status slot: carry their revocations over once
+      const legacy = this.db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'issued_tokens'")
+        .get();
+      if (legacy)
+        this.db.exec(`INSERT OR IGNORE INTO revoked (list_id, idx, jti, exp, revoked_at)
         SELECT list_id, idx, jti, exp, 0 FROM issued_tokens WHERE revoked = 1; DROP TABLE issued_tokens;`);
+      if (file !== ':memory:') {
+        const st = statSync(file);
+        this.identity = { dev: st.dev, ino: st.ino };
+      }
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) throw e;
+      const code = (e as { code?: unknown }).code;
+      throw new StoreUnavailableError(
+        `cannot open the authority database ${file}${typeof code === 'string' ? ` (${code})` : ''}: check ` +
+          'that the file and its directory are writable, the disk has space, and the file is an offtoken database',
+        { cause: e },
+      );
+    }
     const d = this.db;
     this.stmts = {
       getClient: d.prepare(
@@ -142,12 +172,23 @@ export class AuthorityDb {
    * server_error), and reads on this connection see the open transaction, so a jti replayed inside the same
    * batch is still caught by the primary key. Other processes (the CLI) wait on busy_timeout for one turn.
    */
-  private batch: { waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | undefined;
+  private batch:
+    | {
+        waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+        /** Undo in memory what the batch's rollback undoes on disk (a reserved status slot block). */
+        onRollback: (() => void)[];
+      }
+    | undefined;
 
   private write(): void {
     if (this.batch || !this.grouped || this.db.inTransaction) return;
-    this.db.exec('BEGIN IMMEDIATE');
-    this.batch = { waiters: [] };
+    this.assertFile();
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw storageFault('cannot start a write', e);
+    }
+    this.batch = { waiters: [], onRollback: [] };
     setImmediate(() => this.commitBatch());
   }
 
@@ -158,11 +199,42 @@ export class AuthorityDb {
     try {
       this.db.exec('COMMIT');
     } catch (e) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      for (const w of b.waiters) w.reject(e);
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // SQLite rolls back on its own when it cannot; the connection is usable again either way
+      }
+      // before any waiter runs: nothing reserved by the rolled-back batch may be handed out again (issue 17)
+      for (const undo of b.onRollback) undo();
+      const fault = storageFault('a commit failed', e);
+      for (const w of b.waiters) w.reject(fault);
       return;
     }
     for (const w of b.waiters) w.resolve();
+  }
+
+  /**
+   * Undefined while the database file is the one opened; otherwise the fault. SQLite keeps writing to a file
+   * deleted or replaced under it, into an inode nobody will open again: every write would be lost at restart.
+   */
+  fileFault(): StoreUnavailableError | undefined {
+    if (!this.identity) return undefined;
+    let st: { dev: number; ino: number } | undefined;
+    try {
+      st = statSync(this.file);
+    } catch {
+      st = undefined;
+    }
+    if (st && st.dev === this.identity.dev && st.ino === this.identity.ino) return undefined;
+    return new StoreUnavailableError(
+      `the authority database ${this.file} was ${st ? 'replaced' : 'deleted'} while the server was running; ` +
+        'writes are refused: restore the file and restart the server',
+    );
+  }
+
+  private assertFile(): void {
+    const fault = this.fileFault();
+    if (fault) throw fault;
   }
 
   /** True while writes wait for the group commit. */
@@ -282,7 +354,12 @@ export class AuthorityDb {
     bits: number,
     size: number,
     block: number,
+    dropped: () => void,
   ): { listId: string; start: number; end: number } {
+    // inside a group-commit batch the reservation is durable only with the batch: `dropped` runs if that commit
+    // fails, and the caller forgets the block (the rolled-back rows would hand the same slots out again)
+    if (this.batch) this.batch.onRollback.push(dropped);
+    else if (this.grouped) this.assertFile();
     return this.db.transaction(() => {
       let row = this.stmts.currentList.get() as { id: string; next_idx: number; size: number } | undefined;
       if (!row) {
@@ -314,4 +391,12 @@ export class AuthorityDb {
   revokedIndices(listId: string): number[] {
     return this.stmts.revokedIdx.all(listId) as number[];
   }
+}
+
+/** A SQLite failure as the one typed storage error; SQLite's own message stays in `cause` (the log). */
+function storageFault(what: string, e: unknown): unknown {
+  if (e instanceof StoreUnavailableError) return e;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return e;
+  return new StoreUnavailableError(`authority database: ${what} (${code})`, { cause: e });
 }

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SENDER_CONSTRAINED_OAUTH_ERRORS } from '../dpop/token-endpoint.js';
 import { OfftokenError } from '../errors/base.js';
+import { StoreUnavailableError } from '../errors/stores.js';
 
 /** The one mapping from offtoken error codes to RFC 6749 5.2 error responses (with HTTP status). */
 const BY_CODE: Record<string, [string, number]> = {
@@ -24,19 +25,50 @@ const BY_CODE: Record<string, [string, number]> = {
   ERR_OTP_FORMAT: ['invalid_request', 400],
   // DPoP (invalid_dpop_proof / use_dpop_nonce), mTLS binding and downscoping
   ...SENDER_CONSTRAINED_OAUTH_ERRORS,
+  // a storage fault (disk full, read-only, deleted database, SQLite busy or I/O error) is the server's, and passes
+  ERR_STORE_UNAVAILABLE: ['temporarily_unavailable', 503],
 };
 
 /**
- * Fastify error handler: every error, ours or Fastify's (bad JSON, body too large, wrong media type), becomes
- * `{ error, error_description }`. Never a stack trace; unexpected errors are logged and answered server_error.
+ * Codes whose message may carry a backend's own text (a SQLite message, a path): the client gets this fixed
+ * description instead; the full error goes to the log.
  */
-export function oauthErrorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
-  reply.header('cache-control', 'no-store');
+const FIXED_DESCRIPTION: Record<string, string> = {
+  ERR_STORE_UNAVAILABLE: 'the authority cannot use its storage right now; retry later',
+};
+
+/** errno codes of a file system that refuses a write (full, read-only, gone, failing). */
+const FS_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'ENOENT']);
+
+/**
+ * A raw storage failure that reached the handler untyped (better-sqlite3's SqliteError, an fs errno while
+ * writing a data file) becomes the one typed storage code; anything else is returned as it is.
+ */
+export function typedStorageFault(err: unknown): unknown {
+  if (err instanceof OfftokenError) return err;
+  const e = err as { name?: unknown; code?: unknown; syscall?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (e?.name === 'SqliteError' || code.startsWith('SQLITE_') || (FS_FAULTS.has(code) && e.syscall))
+    return new StoreUnavailableError(`storage fault (${code || 'unknown'})`, { cause: err });
+  return err;
+}
+
+/** The RFC 6749 5.2 answer for an error: status, headers and the `{ error, error_description }` body. */
+export function oauthErrorResponse(
+  thrown: FastifyError | Error,
+  log: FastifyBaseLogger,
+): { status: number; headers: Record<string, string>; body: { error: string; error_description: string } } {
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  const err = typedStorageFault(thrown) as FastifyError | Error;
   if (err instanceof OfftokenError) {
     const [error, status] = BY_CODE[err.code] ?? ['invalid_request', 400];
-    if (status === 401) reply.header('www-authenticate', 'private_key_jwt');
-    void reply.code(status).send({ error, error_description: err.message });
-    return;
+    if (status === 401) headers['www-authenticate'] = 'private_key_jwt';
+    if (status >= 500) log.error({ err: thrown, code: err.code }, 'storage fault');
+    return {
+      status,
+      headers,
+      body: { error, error_description: FIXED_DESCRIPTION[err.code] ?? err.message },
+    };
   }
   const fe = err as FastifyError;
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
@@ -47,11 +79,19 @@ export function oauthErrorHandler(err: FastifyError | Error, req: FastifyRequest
         : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
           ? 'unsupported content type: use application/x-www-form-urlencoded'
           : 'the request is malformed';
-    void reply.code(status).send({ error: 'invalid_request', error_description: description });
-    return;
+    return { status, headers, body: { error: 'invalid_request', error_description: description } };
   }
-  req.log.error({ err }, 'unexpected error');
-  void reply.code(500).send({ error: 'server_error', error_description: 'internal error' });
+  log.error({ err }, 'unexpected error');
+  return { status: 500, headers, body: { error: 'server_error', error_description: 'internal error' } };
+}
+
+/**
+ * Fastify error handler: every error, ours or Fastify's (bad JSON, body too large, wrong media type), becomes
+ * `{ error, error_description }`. Never a stack trace; unexpected errors are logged and answered server_error.
+ */
+export function oauthErrorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+  const r = oauthErrorResponse(err, req.log);
+  void reply.code(r.status).headers(r.headers).send(r.body);
 }
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
