@@ -103,6 +103,16 @@ describe('request, keep-alive and connection limits', () => {
     assert.match(p.received(), /^HTTP\/1\.1 408 /);
   });
 
+  it('a chunked body whose last chunk never comes is cut off the same way', async () => {
+    const p = await open(
+      s.base,
+      'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\nb\r\ngrant_type=\r\n',
+    );
+    await closesWithin(p, REQUEST_TIMEOUT + 2000, 'chunked body');
+    assert.match(p.received(), /^HTTP\/1\.1 408 /);
+  });
+
   it('a request that arrives in time is answered normally', async () => {
     const res = await fetch(`${s.base}/.well-known/jwks.json`);
     assert.equal(res.status, 200);

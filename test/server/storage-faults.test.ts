@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import type { OtpValidator } from '../../src/otp/validator.js';
 import { buildServer } from '../../src/server/app.js';
 import { resolveConfig } from '../../src/server/config.js';
 import { verifyStatusListToken } from '../../src/status-list/token.js';
@@ -159,6 +160,7 @@ describe('a full disk under load (tmpfs)', { skip: NO_TMPFS }, () => {
     s = await startServer({ dataDir: path.join(mnt, 'data') });
     svc = addClient(s, 'svc');
     other = addClient(s, 'other');
+    await (s.app as unknown as { otpValidator: OtpValidator }).otpValidator.enroll({ id: 'alice-phone' });
   });
   after(async () => {
     await s?.close();
@@ -189,6 +191,13 @@ describe('a full disk under load (tmpfs)', { skip: NO_TMPFS }, () => {
       ...clientAuth(s, other, '/revoke'),
     });
     assertTemporarilyUnavailable(refused);
+    // the OTP store (store.db on the same disk) cannot record the attempt: the same answer, no SQLite text
+    const otp = await postForm(`${s.base}/otp/verify`, {
+      credential_id: 'alice-phone',
+      code: '000000',
+      ...clientAuth(s, svc, '/otp/verify'),
+    });
+    assertTemporarilyUnavailable(otp);
     unlinkSync(filler);
     const afterFree = await grants(s, svc, 800);
     assert.ok(
