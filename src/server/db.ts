@@ -305,30 +305,47 @@ export class AuthorityDb {
 
   addClient(id: string, keys: Record<string, unknown>[], now: number, policy: ClientPolicy = {}): void {
     if (this.getClient(id)) throw new ClientRegistryError(`client ${id} already exists`);
-    this.db.transaction(() => {
-      this.stmts.insertClient.run(id, now);
-      for (const k of keys) this.stmts.insertKey.run(id, k.kid, JSON.stringify(k), now);
-      this.updateClientPolicy(id, policy);
-    })();
+    try {
+      this.db.transaction(() => {
+        this.stmts.insertClient.run(id, now);
+        for (const k of keys) this.stmts.insertKey.run(id, k.kid, JSON.stringify(k), now);
+        this.updateClientPolicy(id, policy);
+      })();
+    } catch (e) {
+      throw storageFault('cannot register the client', e);
+    }
   }
 
   addClientKey(id: string, jwk: Record<string, unknown>, now: number): void {
     if (!this.getClient(id)) throw new ClientRegistryError(`client ${id} does not exist`);
     try {
       this.stmts.insertKey.run(id, jwk.kid, JSON.stringify(jwk), now);
-    } catch {
-      throw new ClientRegistryError(`client ${id} already has a key with kid ${String(jwk.kid)}`);
+    } catch (e) {
+      // only the primary key says the kid is taken; a full disk or a read-only file is a storage fault
+      if (String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT'))
+        throw new ClientRegistryError(`client ${id} already has a key with kid ${String(jwk.kid)}`);
+      throw storageFault('cannot add the key', e);
     }
   }
 
   removeClientKey(id: string, kid: string): void {
-    if (this.stmts.deleteKey.run(id, kid).changes === 0)
-      throw new ClientRegistryError(`client ${id} has no key ${kid}`);
+    let changes: number;
+    try {
+      changes = this.stmts.deleteKey.run(id, kid).changes;
+    } catch (e) {
+      throw storageFault('cannot remove the key', e);
+    }
+    if (changes === 0) throw new ClientRegistryError(`client ${id} has no key ${kid}`);
   }
 
   setClientDisabled(id: string, disabled: boolean): void {
-    if (this.stmts.setDisabled.run(disabled ? 1 : 0, id).changes === 0)
-      throw new ClientRegistryError(`client ${id} does not exist`);
+    let changes: number;
+    try {
+      changes = this.stmts.setDisabled.run(disabled ? 1 : 0, id).changes;
+    } catch (e) {
+      throw storageFault('cannot change the client', e);
+    }
+    if (changes === 0) throw new ClientRegistryError(`client ${id} does not exist`);
   }
 
   /** Records a jti; false when it was already seen and has not yet expired (a replay). */

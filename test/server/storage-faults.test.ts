@@ -198,6 +198,22 @@ describe('a full disk under load (tmpfs)', { skip: NO_TMPFS }, () => {
       ...clientAuth(s, svc, '/otp/verify'),
     });
     assertTemporarilyUnavailable(otp);
+    // the CLI writing beside the server: a typed storage fault, not a duplicate kid or ERR_INTERNAL
+    const jwksFile = path.join(os.tmpdir(), `offtoken-jwks-${process.pid}.json`);
+    writeFileSync(
+      jwksFile,
+      JSON.stringify({ keys: [generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' })] }),
+    );
+    const dataDir = path.join(mnt, 'data');
+    rejected(
+      cli(['clients', 'keys', 'add', '--id', 'svc', '--jwks', jwksFile, '--data-dir', dataDir]),
+      'ERR_STORE_UNAVAILABLE',
+    );
+    rejected(
+      cli(['clients', 'add', '--id', 'late', '--jwks', jwksFile, '--data-dir', dataDir]),
+      'ERR_STORE_UNAVAILABLE',
+    );
+    unlinkSync(jwksFile);
     unlinkSync(filler);
     const afterFree = await grants(s, svc, 800);
     assert.ok(
