@@ -30,7 +30,7 @@ declare module 'fastify' {
 /**
  * Builds the authority's Fastify app (not listening). The data dir is created on first use with the SQLite
  * database and the signing keyring. When `config.issuer` is unset the issuer is the bound address, known
- * once `listen` resolves (tests listen on port 0).
+ * once `listen` resolves (tests listen on port 0). `logStream` sends the pino log there instead of stdout.
  */
 export async function buildServer(
   config: ServerConfig,
@@ -79,7 +79,8 @@ export async function buildServer(
   // answered 408 and its socket closed, whatever the parser's own timer does (a handler never waits on it).
   app.addHook('onRequest', (req, reply, done) => {
     const raw = req.raw;
-    if (raw.complete || (raw.headers['content-length'] === undefined && !raw.headers['transfer-encoding']))
+    const length = raw.headers['content-length'];
+    if (raw.complete || ((length === undefined || length === '0') && !raw.headers['transfer-encoding']))
       return done();
     const timer = setTimeout(() => {
       if (raw.complete) return;
