@@ -270,7 +270,11 @@ export class Authority {
     const slot = this.slotOf(claims);
     if (!slot) return false;
     const rec = { ...slot, jti: String(claims.jti), exp: Number(claims.exp) };
-    if (this.db.revoke(rec, this.now())) this.listCache.delete(slot.listId);
+    if (this.db.revoke(rec, this.now())) {
+      this.listCache.delete(slot.listId);
+      // a list signed in this turn shows the uncommitted revocation: it must not be served after a rollback
+      this.db.onRollback(() => this.listCache.delete(slot.listId));
+    }
     return true;
   }
 

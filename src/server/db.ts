@@ -232,6 +232,15 @@ export class AuthorityDb {
     );
   }
 
+  /**
+   * Runs `undo` if the group commit carrying the writes made so far fails and rolls them back: state kept in
+   * memory from those writes (a reserved slot block, a status list built with an uncommitted revocation) must
+   * not outlive them. Nothing to do when no batch is open (the write was committed when it returned).
+   */
+  onRollback(undo: () => void): void {
+    if (this.batch) this.batch.onRollback.push(undo);
+  }
+
   private assertFile(): void {
     const fault = this.fileFault();
     if (fault) throw fault;
@@ -375,7 +384,7 @@ export class AuthorityDb {
   ): { listId: string; start: number; end: number } {
     // inside a group-commit batch the reservation is durable only with the batch: `dropped` runs if that commit
     // fails, and the caller forgets the block (the rolled-back rows would hand the same slots out again)
-    if (this.batch) this.batch.onRollback.push(dropped);
+    if (this.batch) this.onRollback(dropped);
     else if (this.grouped) this.assertFile();
     return this.db.transaction(() => {
       let row = this.stmts.currentList.get() as { id: string; next_idx: number; size: number } | undefined;

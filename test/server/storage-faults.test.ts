@@ -21,7 +21,10 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { OtpValidator } from '../../src/otp/validator.js';
 import { buildServer } from '../../src/server/app.js';
+import { Authority } from '../../src/server/authority.js';
 import { resolveConfig } from '../../src/server/config.js';
+import { decodeCompact } from '../../src/status-list/jws.js';
+import { StatusList } from '../../src/status-list/list.js';
 import { verifyStatusListToken } from '../../src/status-list/token.js';
 import { cli, rejected } from '../cli/helpers.js';
 import {
@@ -334,6 +337,64 @@ describe('a read-only authority.db', () => {
       rejected(cli(['clients', 'list', '--data-dir', dataDir]), 'ERR_STORE_UNAVAILABLE');
     } finally {
       if (mnt) umount(mnt);
+    }
+  });
+});
+
+describe('a failed group commit (forced, no root needed)', () => {
+  function authority(): Authority {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offtoken-'));
+    return new Authority(resolveConfig({ dataDir, port: 0, logLevel: 'silent' }));
+  }
+  /** Makes the open batch's COMMIT fail: a foreign key violation deferred to commit time. */
+  function sabotage(a: Authority): void {
+    a.db.db.pragma('defer_foreign_keys = ON');
+    a.db.db
+      .prepare("INSERT INTO client_keys (client_id, kid, jwk, created_at) VALUES ('ghost', 'k', '{}', 0)")
+      .run();
+  }
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('the status slots reserved in it are never handed out again', async () => {
+    const a = authority();
+    try {
+      a.db.consumeOnce('test', 'jti-1', now() + 60, now());
+      const lost = a.issue({ clientId: 'c', sub: 'c' });
+      sabotage(a);
+      await assert.rejects(a.db.settled(), { code: 'ERR_STORE_UNAVAILABLE' });
+      const seen = new Set<string>();
+      for (let i = 0; i < 600; i++) {
+        const slot = slotOf(a.issue({ clientId: 'c', sub: 'c' }).token);
+        assert.equal(seen.has(slot), false, `slot ${slot} handed out twice`);
+        seen.add(slot);
+      }
+      assert.ok(slotOf(lost.token));
+    } finally {
+      a.close();
+    }
+  });
+
+  it('a status list signed with a revocation that was rolled back is not served afterwards', async () => {
+    const a = authority();
+    try {
+      const claims = a.verifyOwnToken(a.issue({ clientId: 'c', sub: 'c' }).token) as Record<string, unknown>;
+      await a.db.settled();
+      const { uri, idx } = (claims.status as { status_list: { uri: string; idx: number } }).status_list;
+      const listId = uri.slice(uri.lastIndexOf('/') + 1);
+      const bit = (token: string) =>
+        StatusList.decode(decodeCompact(token, 8 * 1024 * 1024).payload.status_list as never).get(idx);
+      a.revoke(claims);
+      assert.equal(bit(a.statusListToken(listId) as string), 1, 'the open batch sees its revocation');
+      sabotage(a);
+      await assert.rejects(a.db.settled(), { code: 'ERR_STORE_UNAVAILABLE' });
+      assert.equal(a.isActive(claims), true);
+      assert.equal(
+        bit(a.statusListToken(listId) as string),
+        0,
+        'the rolled-back revocation is not published',
+      );
+    } finally {
+      a.close();
     }
   });
 });
