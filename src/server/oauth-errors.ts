@@ -25,7 +25,8 @@ const BY_CODE: Record<string, [string, number]> = {
   ERR_OTP_FORMAT: ['invalid_request', 400],
   // DPoP (invalid_dpop_proof / use_dpop_nonce), mTLS binding and downscoping
   ...SENDER_CONSTRAINED_OAUTH_ERRORS,
-  // a storage fault (disk full, read-only, deleted database, SQLite busy or I/O error) is the server's, and passes
+  // a storage fault (disk full, read-only, deleted database, SQLite busy or I/O error) is the server's and
+  // transient: RFC 6749 4.1.2.1 temporarily_unavailable, 503, whichever endpoint it hit
   ERR_STORE_UNAVAILABLE: ['temporarily_unavailable', 503],
 };
 
@@ -44,7 +45,7 @@ const FS_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM'
  * A raw storage failure that reached the handler untyped (better-sqlite3's SqliteError, an fs errno while
  * writing a data file) becomes the one typed storage code; anything else is returned as it is.
  */
-export function typedStorageFault(err: unknown): unknown {
+function typedStorageFault(err: unknown): unknown {
   if (err instanceof OfftokenError) return err;
   const e = err as { name?: unknown; code?: unknown; syscall?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
@@ -63,7 +64,7 @@ export function oauthErrorResponse(
   if (err instanceof OfftokenError) {
     const [error, status] = BY_CODE[err.code] ?? ['invalid_request', 400];
     if (status === 401) headers['www-authenticate'] = 'private_key_jwt';
-    if (status >= 500) log.error({ err: thrown, code: err.code }, 'storage fault');
+    if (status >= 500) log.error({ err: thrown, code: err.code }, 'request failed on a server-side fault');
     return {
       status,
       headers,
