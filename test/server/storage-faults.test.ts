@@ -359,12 +359,12 @@ describe('a failed group commit (forced, no root needed)', () => {
     const a = authority();
     try {
       a.db.consumeOnce('test', 'jti-1', now() + 60, now());
-      const lost = a.issue({ clientId: 'c', sub: 'c' });
+      const lost = a.issue({ clientId: 'c', sub: 'c', aud: 'https://rs.example' });
       sabotage(a);
       await assert.rejects(a.db.settled(), { code: 'ERR_STORE_UNAVAILABLE' });
       const seen = new Set<string>();
       for (let i = 0; i < 600; i++) {
-        const slot = slotOf(a.issue({ clientId: 'c', sub: 'c' }).token);
+        const slot = slotOf(a.issue({ clientId: 'c', sub: 'c', aud: 'https://rs.example' }).token);
         assert.equal(seen.has(slot), false, `slot ${slot} handed out twice`);
         seen.add(slot);
       }
@@ -377,7 +377,9 @@ describe('a failed group commit (forced, no root needed)', () => {
   it('a status list signed with a revocation that was rolled back is not served afterwards', async () => {
     const a = authority();
     try {
-      const claims = a.verifyOwnToken(a.issue({ clientId: 'c', sub: 'c' }).token) as Record<string, unknown>;
+      const claims = a.verifyOwnToken(
+        a.issue({ clientId: 'c', sub: 'c', aud: 'https://rs.example' }).token,
+      ) as Record<string, unknown>;
       await a.db.settled();
       const { uri, idx } = (claims.status as { status_list: { uri: string; idx: number } }).status_list;
       const listId = uri.slice(uri.lastIndexOf('/') + 1);
