@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { OfftokenError } from '../errors/base.js';
 
 /** Exit codes shared by every command: 0 ok, 1 rejected (a typed error), 2 usage or unexpected failure. */
@@ -46,30 +46,151 @@ export function print(value: unknown, json = false): void {
 /** Largest token or document read from stdin (tokens can exceed the argv limit but not this). */
 export const MAX_STDIN_BYTES = 1024 * 1024;
 
-/** Reads a positional argument, or stdin when it is `-` or absent. Trailing whitespace is trimmed. */
-export function argOrStdin(arg: string | undefined, what = 'token'): string {
-  if (arg !== undefined && arg !== '-') return arg.trim();
-  if (process.stdin.isTTY) throw new UsageError(`no ${what} given: pass it as an argument or on stdin`);
-  const buf = readFileSync(0);
-  if (buf.length > MAX_STDIN_BYTES) throw new UsageError(`${what} on stdin exceeds ${MAX_STDIN_BYTES} bytes`);
-  return buf.toString('utf8').trim();
+/**
+ * Reads stdin to its end as a stream, refusing (ERR_USAGE) as soon as more than `max` bytes arrived: nothing
+ * beyond the limit is buffered, and a writer that never stops cannot hold the process. A stream, not
+ * readFileSync(0): stdin inherited from a pipe is often non-blocking, and a synchronous read of a writer that
+ * has not written yet fails with EAGAIN. The one stdin reader of the CLI.
+ */
+export function readStdin(what = 'token', max = MAX_STDIN_BYTES): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY)
+    return Promise.reject(new UsageError(`no ${what} given: pass it as an argument or on stdin`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const finish = (err?: OfftokenError) => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onError);
+      // a late error on a stream we gave up on must not crash the process
+      stdin.on('error', () => {});
+      if (err) {
+        stdin.destroy();
+        reject(err);
+        return;
+      }
+      stdin.pause();
+      resolve(Buffer.concat(chunks, total).toString('utf8'));
+    };
+    const onData = (c: Buffer | string) => {
+      const b = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
+      if (total + b.length > max) {
+        finish(new UsageError(`${what} on stdin exceeds ${max} bytes`));
+        return;
+      }
+      chunks.push(b);
+      total += b.length;
+    };
+    const onEnd = () => finish();
+    const onError = (e: Error) =>
+      finish(
+        new UsageError(`${what} cannot be read from stdin (${(e as NodeJS.ErrnoException).code ?? 'error'})`),
+      );
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', onError);
+  });
 }
 
-/** Reads a file named by a flag, bounded (default 1 MiB); unreadable or oversized is a usage error. */
-export function readTextFile(file: string, flag: string, max = 1024 * 1024): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`${flag} ${file} cannot be read`);
-  }
-  if (text.length > max) throw new UsageError(`${flag} ${file} exceeds ${max} bytes`);
+/** Reads a positional argument, or stdin when it is `-` or absent. Surrounding whitespace is trimmed. */
+export async function argOrStdin(arg: string | undefined, what = 'token'): Promise<string> {
+  if (arg !== undefined && arg !== '-') return arg.trim();
+  const text = (await readStdin(what)).trim();
+  if (text === '') throw new UsageError(`no ${what} given: stdin was empty`);
   return text;
 }
 
+/** Largest file a flag names, unless the flag sets its own bound. */
+export const MAX_FLAG_FILE_BYTES = 1024 * 1024;
+
+/** A usage error naming the flag and the file, with the reason in words (never a raw errno message). */
+function fileError(flag: string, file: string, e: unknown): UsageError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? 'no such file'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : `cannot be read${code ? ` (${code})` : ''}`;
+  return new UsageError(`${flag} ${file}: ${why}`);
+}
+
+/**
+ * Checks that a file a library reader will open exists and is not a directory, so that a typo in a path is a
+ * usage error naming the flag (exit 2) rather than the reader's own error. The reader still opens, bounds and
+ * checks the file itself (key files: permissions, size); this check only words the common mistakes.
+ */
+export function requireFile(file: string, flag: string): void {
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw fileError(flag, file, e);
+  }
+  if (st.isDirectory()) throw fileError(flag, file, { code: 'EISDIR' });
+}
+
+/**
+ * Reads a file named by a flag, at most `max` bytes: the one bounded file reader of the CLI. One descriptor
+ * for stat and read; a regular file over the bound is refused before reading, a pipe (`--jwks <(curl ...)`) is
+ * read until the bound and no further. Missing, unreadable, a directory or too large is ERR_USAGE naming the
+ * flag and the file.
+ */
+export function readFileBytes(file: string, flag: string, max = MAX_FLAG_FILE_BYTES): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw fileError(flag, file, e);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw fileError(flag, file, { code: 'EISDIR' });
+    if (st.isFile() && st.size > max) throw new UsageError(`${flag} ${file}: exceeds ${max} bytes`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.alloc(Math.min(max + 1, 64 * 1024));
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, Math.min(chunk.length, max + 1 - total), null);
+      } catch (e) {
+        throw fileError(flag, file, e);
+      }
+      if (n === 0) break;
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
+      total += n;
+      if (total > max) throw new UsageError(`${flag} ${file}: exceeds ${max} bytes`);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a text file named by a flag through the bounded reader (default 1 MiB). */
+export function readTextFile(file: string, flag: string, max = MAX_FLAG_FILE_BYTES): string {
+  return readFileBytes(file, flag, max).toString('utf8');
+}
+
 /** Reads and parses a JSON file named by a flag, bounded; a syntax error is a usage error. */
-export function readJsonFile(file: string, flag: string, max = 1024 * 1024): unknown {
+export function readJsonFile(file: string, flag: string, max = MAX_FLAG_FILE_BYTES): unknown {
   return parseJsonOption(readTextFile(file, flag, max), `${flag} ${file}`);
+}
+
+/**
+ * A store that must outlive this process (single-use tokens, OTP credentials and their counters). `memory:`
+ * starts empty on every run, so a consumed token would be accepted again by the next run.
+ */
+export function requirePersistentStore(url: string, flag: string): string {
+  if (url === 'memory:' || url.startsWith('memory:'))
+    throw new UsageError(
+      `${flag} memory: forgets everything when this command exits, so a single-use token or code would be accepted again by the next run; use sqlite:PATH or redis://HOST:PORT[/db]`,
+    );
+  return url;
 }
 
 /** Parses a JSON option value, turning a syntax error into a usage error. */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface CliResult {
   code: number | null;
@@ -56,4 +57,50 @@ export function rejected(r: CliResult, code: string, exit = 1): void {
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'offtoken-cli-'));
+}
+
+/**
+ * Runs the CLI with stdin as a pipe written in `pieces`: the first after `startDelayMs`, then one every
+ * `pieceDelayMs` (a slow producer such as `(sleep 0.5; echo "$T") | offtoken ...`). With `keepOpen` stdin is
+ * never closed, so the run can only end by the CLI giving up on its own (a writer that never stops).
+ */
+export function cliSlowStdin(
+  args: string[],
+  pieces: (string | Buffer)[],
+  opts: { startDelayMs?: number; pieceDelayMs?: number; keepOpen?: boolean } = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '', OFFTOKEN_STORE_KEY: '' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  // the CLI may close its end before the writer is done (it refused the input): EPIPE is expected then
+  child.stdin.on('error', () => {});
+  let exited = false;
+  const write = async () => {
+    await delay(opts.startDelayMs ?? 0);
+    for (const p of pieces) {
+      if (exited) return;
+      child.stdin.write(p);
+      await delay(opts.pieceDelayMs ?? 0);
+    }
+    if (!opts.keepOpen) child.stdin.end();
+  };
+  return new Promise((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      exited = true;
+      child.stdin.destroy();
+      resolvePromise({ code, stdout, stderr });
+    });
+    write().catch(reject);
+  });
 }

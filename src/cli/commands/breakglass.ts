@@ -82,7 +82,7 @@ export function register(program: Command): void {
             tolerance: string;
           },
         ) => {
-          const text = argOrStdin(tokenArg);
+          const text = await argOrStdin(tokenArg);
           const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
           const key = await loadKey(o.key);
           const gen = new OfflineTokenGenerator({ key, mode: 'sealed', ttlTolerance });

@@ -60,8 +60,8 @@ function sign(o: SignOptions): void {
   print({ token, header: d.header, payload: d.payload }, true);
 }
 
-function inspect(tokenArg: string | undefined, o: { json?: boolean }): void {
-  const token = argOrStdin(tokenArg);
+async function inspect(tokenArg: string | undefined, o: { json?: boolean }): Promise<void> {
+  const token = await argOrStdin(tokenArg);
   const { header, payload } = decodeJwtUnverified(token);
   const out = {
     verified: false,
@@ -118,7 +118,7 @@ function verificationKey(o: VerifyOptions): KeyObject | KeyResolver {
   return v;
 }
 
-function verify(tokenArg: string | undefined, o: VerifyOptions): void {
+async function verify(tokenArg: string | undefined, o: VerifyOptions): Promise<void> {
   const algorithms = parseAlgs(o.alg);
   const key = verificationKey(o);
   const policy: JwtPolicy = { algorithms };
@@ -132,7 +132,7 @@ function verify(tokenArg: string | undefined, o: VerifyOptions): void {
     policy.clockTolerance = intOption(o.clockTolerance, '--clock-tolerance', 0, 86400);
   if (o.maxAge !== undefined) policy.maxTokenAge = intOption(o.maxAge, '--max-age', 0, MAX_TTL);
   if (o.now !== undefined) policy.now = intOption(o.now, '--now', 0, 253402300799);
-  const token = argOrStdin(tokenArg);
+  const token = await argOrStdin(tokenArg);
   const { payload } = verifyJwt(token, key, policy);
   print(payload, o.json);
 }

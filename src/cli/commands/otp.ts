@@ -69,7 +69,7 @@ export function registerOtpCodeCommands(otp: Command): void {
     .option('--json', 'print {"code", "counter"} or {"code", "step", "period", "remaining"}')
     .action(
       action(
-        (o: {
+        async (o: {
           secret: string;
           hotp?: boolean;
           counter?: string;
@@ -82,7 +82,7 @@ export function registerOtpCodeCommands(otp: Command): void {
         }) => {
           const algorithm = algorithmOption(o.algorithm);
           const digits = intOption(o.digits, '--digits', 6, 10);
-          const secret = base32Decode(o.secret === '-' ? argOrStdin(undefined, 'secret') : o.secret);
+          const secret = base32Decode(o.secret === '-' ? await argOrStdin(undefined, 'secret') : o.secret);
           if (o.hotp) {
             if (o.counter === undefined) throw new UsageError('--hotp needs --counter N');
             if (o.time !== undefined) throw new UsageError('--time applies to TOTP, not --hotp');
@@ -183,7 +183,7 @@ export function registerOtpCodeCommands(otp: Command): void {
       }) => {
         if (o.type !== 'totp' && o.type !== 'hotp') throw new UsageError('--type must be totp or hotp');
         const algorithm = algorithmOption(o.algorithm);
-        const text = o.secret === '-' ? argOrStdin(undefined, 'secret') : o.secret;
+        const text = o.secret === '-' ? await argOrStdin(undefined, 'secret') : o.secret;
         const secret = text !== undefined ? base32Decode(text) : generateOtpSecret(algorithm);
         const uri = buildOtpauthUri({
           type: o.type,

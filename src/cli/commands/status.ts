@@ -19,11 +19,11 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action(
       action(
-        (
+        async (
           tokenArg: string | undefined,
           o: { list: string; jwks?: string; dataDir?: string; json?: boolean },
         ) => {
-          const token = argOrStdin(tokenArg);
+          const token = await argOrStdin(tokenArg);
           const listToken = readTextFile(o.list, '--list', 8 * 1024 * 1024).trim();
           let jwks: Jwks;
           if (o.jwks) {

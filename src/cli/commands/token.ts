@@ -180,7 +180,7 @@ export function register(program: Command): void {
             auditKey?: string;
           },
         ) => {
-          const text = argOrStdin(tokenArg);
+          const text = await argOrStdin(tokenArg);
           const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
           const reader = await readerKey(o);
           const audit = await openAudit(o.audit, o.auditKey);
