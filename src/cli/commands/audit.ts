@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { verifyAuditLog } from '../../audit/index.js';
-import { action, intOption, print, UsageError } from '../io.js';
+import { action, intOption, print, requireFile, UsageError } from '../io.js';
 import { loadVerifyKey } from './token.js';
 
 export function register(program: Command): void {
@@ -31,6 +31,8 @@ export function register(program: Command): void {
             allowOpen?: boolean;
           },
         ) => {
+          // the log itself is read by verifyAuditLog's own bounded line reader; a wrong path is a usage error
+          requireFile(file, 'audit log');
           if (o.expectHead !== undefined && !/^[0-9a-f]{64}$/.test(o.expectHead))
             throw new UsageError('--expect-head is a 64-character hex SHA-256');
           // Without a key the chain, the seq order and the closing checkpoint are still checked; signatures not.

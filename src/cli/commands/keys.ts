@@ -17,7 +17,7 @@ import {
 import { loadConfig } from '../../server/config.js';
 import { AuthorityKeyring } from '../../server/keyring.js';
 import type { AuthorityAlg } from '../../status-list/jws.js';
-import { action, intOption, print, UsageError } from '../io.js';
+import { action, intOption, print, requireFile, UsageError } from '../io.js';
 
 /** Every algorithm `keys generate` makes a key for: JWS algorithms, and A*GCM for sealed offline tokens. */
 export const GENERATE_ALGS: readonly KeyAlg[] = [
@@ -60,7 +60,8 @@ export function passphraseFrom(envName: string | undefined): string | undefined 
 }
 
 /** Reads an offtoken key file (decrypting it with the passphrase when it is encrypted). */
-export function loadKeyFile(file: string, passphraseEnv?: string): OfftokenKey {
+export function loadKeyFile(file: string, passphraseEnv?: string, flag = '--key'): OfftokenKey {
+  requireFile(file, flag);
   const passphrase = passphraseFrom(passphraseEnv);
   return readKeyFileSync(file, passphrase !== undefined ? { passphrase } : {});
 }
@@ -121,7 +122,7 @@ function generate(o: GenerateOptions): void {
 }
 
 function jwks(files: string[], o: { passphraseEnv?: string }): void {
-  const keys = files.map((f) => loadKeyFile(f, o.passphraseEnv));
+  const keys = files.map((f) => loadKeyFile(f, o.passphraseEnv, 'key file'));
   const set: Jwks = { keys: buildJwks(keys).keys.map(publicOnly) };
   if (set.keys.length === 0)
     throw new KeyInvalidError('none of the files holds a public key (secret keys are never published)');
@@ -129,7 +130,7 @@ function jwks(files: string[], o: { passphraseEnv?: string }): void {
 }
 
 function thumbprintCmd(file: string, o: { passphraseEnv?: string; json?: boolean }): void {
-  const key = loadKeyFile(file, o.passphraseEnv);
+  const key = loadKeyFile(file, o.passphraseEnv, 'key file');
   // The thumbprint of a secret key is a hash of the secret: it must not be published as an identifier.
   if (key.kty === 'oct')
     throw new KeyInvalidError('a secret (oct) key has no public thumbprint; its kid is random instead');

@@ -1,10 +1,10 @@
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { OfflineTokenGenerator } from '../../offline/index.js';
 import { checkProvisioningToken, issueProvisioningBatch, parseSerials } from '../../presets/index.js';
 import { openStore } from '../../stores/index.js';
-import { action, argOrStdin, intOption, print, UsageError } from '../io.js';
+import { action, argOrStdin, intOption, print, readFileBytes, UsageError } from '../io.js';
 import { loadKey, openAudit, parseMode, readerKey } from './token.js';
 
 const MAX_SERIALS_FILE = 64 * 1024 * 1024;
@@ -40,8 +40,7 @@ export function register(program: Command): void {
           const ttlSeconds = intOption(o.ttl, '--ttl', 1, 10 * 365 * 86400);
           const mode = parseMode(o.mode);
           if (mode === 'mac') throw new UsageError('provisioning tokens are signed or sealed');
-          const text = readFileSync(o.serials);
-          if (text.length > MAX_SERIALS_FILE) throw new UsageError('the serials file is larger than 64 MiB');
+          const text = readFileBytes(o.serials, '--serials', MAX_SERIALS_FILE);
           const serials = parseSerials(text.toString('utf8'));
           if (serials.length === 0) throw new UsageError('the serials file holds no serial');
           const key = await loadKey(o.key);

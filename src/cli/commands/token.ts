@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/index.js';
 import type { JwsHeader } from '../../jose/types.js';
@@ -13,10 +12,23 @@ import {
   type OfflineTokenGeneratorOptions,
 } from '../../offline/index.js';
 import { openStore } from '../../stores/index.js';
-import { action, argOrStdin, intOption, parseJsonOption, print, UsageError } from '../io.js';
+import {
+  action,
+  argOrStdin,
+  intOption,
+  parseJsonOption,
+  print,
+  readJsonFile,
+  requireFile,
+  UsageError,
+} from '../io.js';
 
-/** Key files may be passphrase-encrypted; the passphrase comes from the environment, never from argv. */
-export async function loadKey(path: string): Promise<OfftokenKey> {
+/**
+ * Key files may be passphrase-encrypted; the passphrase comes from the environment, never from argv. The key
+ * file reader bounds the read and checks permissions; a missing file is a usage error naming `flag`.
+ */
+export async function loadKey(path: string, flag = '--key'): Promise<OfftokenKey> {
+  requireFile(path, flag);
   const passphrase = process.env.OFFTOKEN_KEY_PASSPHRASE;
   return readKeyFile(path, passphrase ? { passphrase } : {});
 }
@@ -28,7 +40,7 @@ export async function loadVerifyKey(o: {
 }): Promise<KeyObject | ((h: JwsHeader) => KeyObject)> {
   if (o.jwks !== undefined && o.key !== undefined) throw new UsageError('give --jwks or --key, not both');
   if (o.jwks !== undefined) {
-    const jwks = new LocalJwks(parseJsonOption(readFileSync(o.jwks, 'utf8'), '--jwks') as never);
+    const jwks = new LocalJwks(readJsonFile(o.jwks, '--jwks') as never);
     return (h: JwsHeader) => jwks.resolve(h);
   }
   if (o.key !== undefined) {
@@ -55,7 +67,7 @@ export async function openAudit(
     if (keyFile !== undefined) throw new UsageError('--audit-key needs --audit');
     return undefined;
   }
-  const signingKey = keyFile !== undefined ? await loadKey(keyFile) : undefined;
+  const signingKey = keyFile !== undefined ? await loadKey(keyFile, '--audit-key') : undefined;
   return AuditLog.open(file, signingKey ? { signingKey } : {});
 }
 
@@ -72,7 +84,7 @@ export async function readerKey(o: {
   if ((o.key === undefined) === (o.jwks === undefined))
     throw new UsageError('give --key FILE or --jwks FILE');
   if (o.key !== undefined) return { key: await loadKey(o.key), ...(mode && { mode }) };
-  const doc = parseJsonOption(readFileSync(o.jwks!, 'utf8'), '--jwks') as { keys?: unknown };
+  const doc = readJsonFile(o.jwks!, '--jwks') as { keys?: unknown };
   if (!Array.isArray(doc?.keys) || doc.keys.length === 0 || doc.keys.length > 100)
     throw new UsageError('--jwks must be a JWKS with 1 to 100 keys');
   const keys = doc.keys.map((j) => importJwk(j as never, { public: true }));
