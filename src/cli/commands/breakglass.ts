@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { OfflineTokenGenerator } from '../../offline/index.js';
 import { issueBreakGlassTokens, useBreakGlassToken } from '../../presets/index.js';
 import { openStore } from '../../stores/index.js';
-import { action, argOrStdin, intOption, print, UsageError } from '../io.js';
+import { action, argOrStdin, intOption, print, requirePersistentStore, UsageError } from '../io.js';
 import { loadKey, openAudit } from './token.js';
 
 export function register(program: Command): void {
@@ -63,7 +63,10 @@ export function register(program: Command): void {
   bg.command('use')
     .description('Accept a break-glass token once; every use, accepted or refused, goes to the audit log')
     .requiredOption('--key <file>', 'the A*GCM key file the tokens were sealed with')
-    .requiredOption('--consume <url>', 'replay store: memory:, sqlite:PATH or redis://HOST:PORT[/db]')
+    .requiredOption(
+      '--consume <url>',
+      'replay store that outlives the run: sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)',
+    )
     .requiredOption('--audit <file>', 'audit log (required: an emergency access is never unrecorded)')
     .option('--audit-key <file>', 'Ed25519 key that signs the audit log checkpoints')
     .option('--scope <scope>', 'refuse tokens for another scope')
@@ -82,6 +85,7 @@ export function register(program: Command): void {
             tolerance: string;
           },
         ) => {
+          requirePersistentStore(o.consume, '--consume');
           const text = await argOrStdin(tokenArg);
           const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
           const key = await loadKey(o.key);

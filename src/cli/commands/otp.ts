@@ -9,7 +9,7 @@ import { totp, totpStep } from '../../otp/totp.js';
 import { buildOtpauthUri } from '../../otp/uri.js';
 import { OtpValidator } from '../../otp/validator.js';
 import { openStore, resolveStoreKey } from '../../stores/index.js';
-import { action, argOrStdin, intOption, print, UsageError } from '../io.js';
+import { action, argOrStdin, intOption, print, requirePersistentStore, UsageError } from '../io.js';
 
 const MAX_FLAG = 4096;
 
@@ -211,7 +211,7 @@ export function registerOtpStoreCommands(otp: Command): void {
       .description(
         'Create an OTP credential in a store and print its otpauth:// URI. The secret is sealed with the store key: OFFTOKEN_STORE_KEY (base64url, 32 bytes) or, for sqlite:PATH, the file PATH.key (created 0600)',
       )
-      .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db]')
+      .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)')
       .requiredOption('--id <id>', 'credential id')
       .option('--type <type>', 'totp or hotp', 'totp')
       .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
@@ -240,6 +240,8 @@ export function registerOtpStoreCommands(otp: Command): void {
         const algorithm = algorithmOption(o.algorithm);
         const digits = intOption(o.digits, '--digits', 6, 10);
         const period = intOption(o.period, '--period', 1, 3600);
+        // a credential enrolled in memory is gone when this command exits
+        requirePersistentStore(o.store, '--store');
         const storeKey = resolveStoreKey(o.store);
         const store = await openStore(o.store);
         let uri: string;
@@ -269,11 +271,13 @@ export function registerOtpStoreCommands(otp: Command): void {
       'Verify a code against a stored credential (single use, drift, look-ahead, lockout): exit 0 with a JSON line, or exit 1 with {"error":{"code","message"}} (ERR_OTP_INVALID, ERR_OTP_REPLAYED, ERR_OTP_LOCKED, ERR_OTP_FORMAT, ERR_OTP_UNKNOWN_CREDENTIAL)',
     )
     .argument('<code>', 'the one-time code')
-    .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db]')
+    .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)')
     .requiredOption('--id <id>', 'credential id')
     .option('--now <unixsec>', 'verify as of this time (default: now)')
     .action(
       action(async (code: string, o: { store: string; id: string; now?: string }) => {
+        // the counter, the used codes and the lockout must outlive the run, or every run starts unlocked
+        requirePersistentStore(o.store, '--store');
         const now = o.now !== undefined ? intOption(o.now, '--now', 0, 2 ** 40) : undefined;
         const storeKey = resolveStoreKey(o.store);
         const store = await openStore(o.store);

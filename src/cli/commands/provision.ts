@@ -4,7 +4,15 @@ import type { Command } from 'commander';
 import { OfflineTokenGenerator } from '../../offline/index.js';
 import { checkProvisioningToken, issueProvisioningBatch, parseSerials } from '../../presets/index.js';
 import { openStore } from '../../stores/index.js';
-import { action, argOrStdin, intOption, print, readFileBytes, UsageError } from '../io.js';
+import {
+  action,
+  argOrStdin,
+  intOption,
+  print,
+  readFileBytes,
+  requirePersistentStore,
+  UsageError,
+} from '../io.js';
 import { loadKey, openAudit, parseMode, readerKey } from './token.js';
 
 const MAX_SERIALS_FILE = 64 * 1024 * 1024;
@@ -98,7 +106,10 @@ export function register(program: Command): void {
     .description('Gateway side: accept a provisioning token once and print its device serial')
     .option('--key <file>', 'public Ed25519 key (signed) or the A*GCM key (sealed)')
     .option('--jwks <file>', 'instead of --key: the public keys by kid (offtoken keys jwks)')
-    .requiredOption('--consume <url>', 'replay store: memory:, sqlite:PATH or redis://HOST:PORT[/db]')
+    .requiredOption(
+      '--consume <url>',
+      'replay store that outlives the run: sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)',
+    )
     .option('--tolerance <seconds>', 'clock skew tolerance', '60')
     .option('--audit <file>', 'append the result to this audit log')
     .option('--audit-key <file>', 'Ed25519 key that signs the audit log checkpoints')
@@ -116,6 +127,7 @@ export function register(program: Command): void {
             auditKey?: string;
           },
         ) => {
+          requirePersistentStore(o.consume, '--consume');
           const text = await argOrStdin(tokenArg);
           const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
           const gen = new OfflineTokenGenerator({ ...(await readerKey(o)), ttlTolerance });

@@ -20,6 +20,7 @@ import {
   print,
   readJsonFile,
   requireFile,
+  requirePersistentStore,
   UsageError,
 } from '../io.js';
 
@@ -171,7 +172,10 @@ export function register(program: Command): void {
     .option('--key <file>', 'key file (a public Ed25519 key is enough for signed tokens)')
     .option('--jwks <file>', 'instead of --key: public keys by kid (offtoken keys jwks), for signed tokens')
     .option('--mode <mode>', 'sealed | signed | mac (default: from the key)')
-    .option('--consume <url>', 'accept the token once: memory:, sqlite:PATH or redis://HOST:PORT[/db]')
+    .option(
+      '--consume <url>',
+      'accept the token once: sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused: it forgets on exit)',
+    )
     .option('--audience <aud>', "this reader's audience (required when the token names one)")
     .option('--tolerance <seconds>', 'clock skew tolerance', '0')
     .option('--audit <file>', 'append the validation result to this audit log')
@@ -192,6 +196,7 @@ export function register(program: Command): void {
             auditKey?: string;
           },
         ) => {
+          if (o.consume !== undefined) requirePersistentStore(o.consume, '--consume');
           const text = await argOrStdin(tokenArg);
           const ttlTolerance = intOption(o.tolerance, '--tolerance', 0, 86400);
           const reader = await readerKey(o);
