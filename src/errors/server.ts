@@ -5,6 +5,14 @@ export class StatusListInvalidError extends OfftokenError {
   override readonly code: string = 'ERR_STATUS_LIST_INVALID';
 }
 
+/**
+ * A status list without `exp` is older than its `ttl` (or, without a ttl, the relying party's maximum age):
+ * revocations made since it was signed are not in it, so it cannot say a token is valid.
+ */
+export class StatusListStaleError extends OfftokenError {
+  override readonly code: string = 'ERR_STATUS_LIST_STALE';
+}
+
 /** The referenced token's index is outside the list, or the token references a different list. */
 export class StatusListMismatchError extends OfftokenError {
   override readonly code: string = 'ERR_STATUS_LIST_MISMATCH';

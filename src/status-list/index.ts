@@ -8,13 +8,17 @@ export {
   type StatusListJson,
 } from './list.js';
 export {
+  ACCESS_TOKEN_TYP,
+  checkStatusListFresh,
   checkStatusOffline,
   createStatusListToken,
+  DEFAULT_STATUS_LIST_MAX_AGE,
   type Jwks,
   jwksResolver,
   type KeySource,
   readStatusReference,
   STATUS_LIST_TYP,
+  type StatusCheckOptions,
   type StatusCheckResult,
   type VerifiedStatusList,
   verifyStatusListToken,

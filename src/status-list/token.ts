@@ -4,15 +4,24 @@ import {
   AuthoritySignatureError,
   StatusListInvalidError,
   StatusListMismatchError,
+  StatusListStaleError,
   TokenRevokedError,
   TokenSuspendedError,
 } from '../errors/server.js';
-import { decodeCompact, signCompact, verifyDecoded } from './jws.js';
+import { verifyJwt } from '../jose/jwt/verify.js';
+import { decodeCompact, MAX_JWS_SIZE, signCompact, verifyDecoded } from './jws.js';
 import { STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID, StatusList } from './list.js';
 
 /** draft-ietf-oauth-status-list 5.1: the media type's JWT typ. */
 export const STATUS_LIST_TYP = 'statuslist+jwt';
 const ALGS = ['ES256', 'EdDSA'] as const;
+/** RFC 9068 2.1: the typ of the access tokens the authority issues, the tokens a status check is usually about. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+/**
+ * The oldest a status list may be when it carries neither `exp` nor `ttl` (draft 5.1 leaves the cache lifetime
+ * to the relying party then): one day, the longest the authority's own lists live.
+ */
+export const DEFAULT_STATUS_LIST_MAX_AGE = 86400;
 
 export interface StatusListTokenOptions {
   /** The list's URI: the `sub` claim, equal to `status.status_list.uri` in referenced tokens. */
@@ -99,6 +108,31 @@ export interface VerifyStatusListOptions {
   clock?: Clock;
   maxBytes?: number;
   maxTokenSize?: number;
+  /** Seconds of leeway for the list's `exp` and age (default 0). */
+  clockTolerance?: number;
+  /** Accept a list without `exp` that is older than its `ttl` (default false: ERR_STATUS_LIST_STALE). */
+  allowStale?: boolean;
+  /** Maximum age of a list with neither `exp` nor `ttl` (default DEFAULT_STATUS_LIST_MAX_AGE). */
+  maxAge?: number;
+}
+
+/**
+ * The staleness rule (draft 5.1, 13.7): a list with `exp` is usable until then (checked with the signature); a
+ * list without `exp` only while it is younger than its `ttl`, or than `maxAge` when it has no ttl either. An
+ * older copy may miss revocations made since it was signed, so it cannot vouch for a token.
+ */
+export function checkStatusListFresh(
+  list: { iat: number; exp?: number; ttl?: number },
+  now: number,
+  opts: { clockTolerance?: number; allowStale?: boolean; maxAge?: number } = {},
+): void {
+  if (list.exp !== undefined || opts.allowStale) return;
+  const maxAge = list.ttl ?? opts.maxAge ?? DEFAULT_STATUS_LIST_MAX_AGE;
+  const age = Math.floor(now - list.iat);
+  if (age > maxAge + (opts.clockTolerance ?? 0))
+    throw new StatusListStaleError(
+      `the status list is ${age} s old, more than ${list.ttl !== undefined ? 'its ttl' : 'the maximum age'} of ${maxAge} s, and has no exp: fetch a fresh copy`,
+    );
 }
 
 /** Verifies a status list token (draft 8.3): typ, signature, sub, iat, exp; then decodes the list. */
@@ -114,7 +148,21 @@ export function verifyStatusListToken(token: string, opts: VerifyStatusListOptio
   if (ttl !== undefined && (typeof ttl !== 'number' || ttl < 0))
     throw new StatusListInvalidError('ttl is not a positive number');
   const now = (opts.clock ?? systemClock)();
-  if (exp !== undefined && now >= exp) throw new StatusListInvalidError('status list token has expired');
+  const tolerance = opts.clockTolerance ?? 0;
+  if (!(tolerance >= 0 && Number.isFinite(tolerance)))
+    throw new StatusListInvalidError('clockTolerance must be a finite number of seconds >= 0');
+  // draft 8.3 step 5: a list past its exp must not be used (a hard limit: allowStale does not lift it)
+  if (exp !== undefined && now >= exp + tolerance)
+    throw new StatusListInvalidError('status list token has expired');
+  checkStatusListFresh(
+    { iat, ...(exp !== undefined ? { exp } : {}), ...(ttl !== undefined ? { ttl } : {}) },
+    now,
+    {
+      clockTolerance: tolerance,
+      ...(opts.allowStale !== undefined ? { allowStale: opts.allowStale } : {}),
+      ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
+    },
+  );
   if (opts.uri !== undefined && sub !== opts.uri)
     throw new StatusListMismatchError('status list sub does not match the referenced uri');
   const list = StatusList.decode(status_list, opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {});
@@ -145,25 +193,55 @@ export interface StatusCheckResult {
   uri: string;
 }
 
+export interface StatusCheckOptions {
+  /** The issuer's keys: both the token and the list are verified with them. */
+  key: KeySource;
+  /** The verification time (default: the system clock), for the token and the list alike. */
+  clock?: Clock;
+  maxBytes?: number;
+  /** The token's expected `typ` (default `at+jwt`, RFC 9068: what the authority issues). */
+  typ?: string;
+  /** The token's required `iss`, when given. */
+  issuer?: string | readonly string[];
+  /** Seconds of leeway for the token's exp/nbf/iat and the list's exp and age (default 0). */
+  clockTolerance?: number;
+  /** Accept a list without exp that is older than its ttl (see checkStatusListFresh). */
+  allowStale?: boolean;
+  /** Maximum age of a list with neither exp nor ttl (default DEFAULT_STATUS_LIST_MAX_AGE). */
+  maxListAge?: number;
+}
+
 /**
- * Decides a token's status fully offline from a previously downloaded status list token: both the token and
- * the list are verified with `key` (the issuer's JWKS), the list's sub must be the token's list uri.
+ * Decides a token's status fully offline from a previously downloaded status list token. The token is verified
+ * by the JOSE core (signature with `key`, `typ`, `exp`/`nbf`/`iat`, `iss` when given): a revocation check must
+ * never call an expired or mistyped token valid. The list is verified with the same keys, must not be past its
+ * exp nor stale, and its sub must be the token's list uri.
  * Resolves for VALID; throws ERR_TOKEN_REVOKED / ERR_TOKEN_SUSPENDED otherwise.
  */
 export function checkStatusOffline(
   token: string,
   listToken: string,
-  opts: { key: KeySource; clock?: Clock; maxBytes?: number },
+  opts: StatusCheckOptions,
 ): StatusCheckResult {
   const resolver = toResolver(opts.key);
-  const d = decodeCompact(token);
-  verifyDecoded(d, resolver(d.header), ALGS);
-  const ref = readStatusReference(d.payload);
+  const clock = opts.clock ?? systemClock;
+  const { payload } = verifyJwt(token, resolver, {
+    algorithms: ALGS,
+    typ: opts.typ ?? ACCESS_TOKEN_TYP,
+    ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+    ...(opts.clockTolerance !== undefined ? { clockTolerance: opts.clockTolerance } : {}),
+    clock,
+    maxTokenSize: MAX_JWS_SIZE,
+  });
+  const ref = readStatusReference(payload);
   const verified = verifyStatusListToken(listToken, {
     key: resolver,
     uri: ref.uri,
-    ...(opts.clock ? { clock: opts.clock } : {}),
+    clock,
     ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+    ...(opts.clockTolerance !== undefined ? { clockTolerance: opts.clockTolerance } : {}),
+    ...(opts.allowStale !== undefined ? { allowStale: opts.allowStale } : {}),
+    ...(opts.maxListAge !== undefined ? { maxAge: opts.maxListAge } : {}),
   });
   const status = verified.list.get(ref.idx);
   if (status === STATUS_INVALID) throw new TokenRevokedError('the status list marks this token as revoked');

@@ -163,3 +163,117 @@ describe('status list token and offline check', () => {
     );
   });
 });
+
+describe('offline status check: the token claims and a stale list', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'EdDSA' }] };
+  const uri = 'https://issuer.example/status-lists/1';
+  const iss = 'https://issuer.example';
+  const now = 1_700_000_000;
+  const clock = () => now;
+  const fresh = createStatusListToken(new StatusList(1, 64), {
+    uri,
+    key: privateKey,
+    kid: 'k1',
+    iat: now - 10,
+    ttl: 300,
+  });
+  const token = (claims: Record<string, unknown>, typ = 'at+jwt') =>
+    signCompact(
+      { kid: 'k1', typ },
+      { iss, sub: 'x', iat: now - 60, exp: now + 240, ...claims, status: { status_list: { idx: 1, uri } } },
+      privateKey,
+    );
+  const check = (t: string, list = fresh, extra: Record<string, unknown> = {}) =>
+    code(() => checkStatusOffline(t, list, { key: jwks, clock, ...extra }));
+
+  it('accepts a live at+jwt token with a fresh list', () => {
+    assert.equal(checkStatusOffline(token({}), fresh, { key: jwks, clock, issuer: iss }).status, 0);
+  });
+  it('rejects a token that expired an hour ago with ERR_JWT_EXPIRED', () => {
+    assert.equal(check(token({ iat: now - 3900, exp: now - 3600 })), 'ERR_JWT_EXPIRED');
+  });
+  it('rejects a token whose nbf is in the future with ERR_JWT_CLAIM_INVALID', () => {
+    assert.equal(check(token({ nbf: now + 120 })), 'ERR_JWT_CLAIM_INVALID');
+  });
+  it('applies the clock tolerance to exp (and no more than it)', () => {
+    const t = token({ exp: now - 30 });
+    assert.equal(check(t), 'ERR_JWT_EXPIRED');
+    assert.equal(checkStatusOffline(t, fresh, { key: jwks, clock, clockTolerance: 60 }).status, 0);
+    assert.equal(check(t, fresh, { clockTolerance: 30 }), 'ERR_JWT_EXPIRED');
+  });
+  it('requires typ at+jwt by default; another typ only when asked for', () => {
+    assert.equal(check(token({}, 'JWT')), 'ERR_JWT_CLAIM_INVALID');
+    assert.equal(check(token({}, 'statuslist+jwt')), 'ERR_JWT_CLAIM_INVALID');
+    assert.equal(checkStatusOffline(token({}, 'JWT'), fresh, { key: jwks, clock, typ: 'JWT' }).status, 0);
+  });
+  it('rejects a token from another issuer when issuer is given', () => {
+    assert.equal(check(token({}), fresh, { issuer: 'https://other.example' }), 'ERR_JWT_CLAIM_INVALID');
+    assert.equal(check(token({ iss: undefined }), fresh, { issuer: iss }), 'ERR_JWT_CLAIM_INVALID');
+  });
+  it('rejects a list without exp older than its ttl with ERR_STATUS_LIST_STALE, unless allowStale', () => {
+    const old = createStatusListToken(new StatusList(1, 64), {
+      uri,
+      key: privateKey,
+      kid: 'k1',
+      iat: now - 301,
+      ttl: 300,
+    });
+    assert.equal(check(token({}), old), 'ERR_STATUS_LIST_STALE');
+    assert.equal(checkStatusOffline(token({}), old, { key: jwks, clock, allowStale: true }).status, 0);
+    // exactly ttl old is still fresh; the tolerance extends it
+    const edge = createStatusListToken(new StatusList(1, 64), {
+      uri,
+      key: privateKey,
+      kid: 'k1',
+      iat: now - 300,
+      ttl: 300,
+    });
+    assert.equal(checkStatusOffline(token({}), edge, { key: jwks, clock }).status, 0);
+    assert.equal(checkStatusOffline(token({}), old, { key: jwks, clock, clockTolerance: 5 }).status, 0);
+  });
+  it('rejects a list with neither exp nor ttl older than the default maximum age (one day)', () => {
+    const mk = (age: number) =>
+      createStatusListToken(new StatusList(1, 64), { uri, key: privateKey, kid: 'k1', iat: now - age });
+    assert.equal(checkStatusOffline(token({}), mk(86400), { key: jwks, clock }).status, 0);
+    assert.equal(check(token({}), mk(86401)), 'ERR_STATUS_LIST_STALE');
+    assert.equal(check(token({}), mk(61), { maxListAge: 60 }), 'ERR_STATUS_LIST_STALE');
+  });
+  it('rejects a list whose exp has passed with ERR_STATUS_LIST_INVALID, even with allowStale', () => {
+    const expired = createStatusListToken(new StatusList(1, 64), {
+      uri,
+      key: privateKey,
+      kid: 'k1',
+      iat: now - 600,
+      exp: now - 1,
+      ttl: 300,
+    });
+    assert.equal(check(token({}), expired), 'ERR_STATUS_LIST_INVALID');
+    assert.equal(check(token({}), expired, { allowStale: true }), 'ERR_STATUS_LIST_INVALID');
+  });
+  it('a list with exp is governed by its exp, not its ttl', () => {
+    const long = createStatusListToken(new StatusList(1, 64), {
+      uri,
+      key: privateKey,
+      kid: 'k1',
+      iat: now - 3600,
+      exp: now + 3600,
+      ttl: 300,
+    });
+    assert.equal(checkStatusOffline(token({}), long, { key: jwks, clock }).status, 0);
+  });
+  it('verifyStatusListToken applies the same staleness rule', () => {
+    const old = createStatusListToken(new StatusList(1, 64), {
+      uri,
+      key: privateKey,
+      kid: 'k1',
+      iat: now - 301,
+      ttl: 300,
+    });
+    assert.equal(
+      code(() => verifyStatusListToken(old, { key: jwks, clock })),
+      'ERR_STATUS_LIST_STALE',
+    );
+    assert.equal(verifyStatusListToken(old, { key: jwks, clock, allowStale: true }).ttl, 300);
+  });
+});

@@ -2,40 +2,79 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../server/config.js';
 import { AuthorityKeyring } from '../../server/keyring.js';
-import { checkStatusOffline, type Jwks } from '../../status-list/index.js';
-import { action, argOrStdin, print, readJsonFile, readTextFile } from '../io.js';
+import {
+  ACCESS_TOKEN_TYP,
+  checkStatusOffline,
+  DEFAULT_STATUS_LIST_MAX_AGE,
+  type Jwks,
+} from '../../status-list/index.js';
+import { action, argOrStdin, intOption, print, readJsonFile, readTextFile, UsageError } from '../io.js';
+
+interface CheckOptions {
+  list: string;
+  jwks?: string;
+  dataDir?: string;
+  typ: string;
+  iss?: string[];
+  clockTolerance?: string;
+  now?: string;
+  allowStale?: boolean;
+  json?: boolean;
+}
+
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export function register(program: Command): void {
   const status = program.command('status').description('Token Status Lists (draft-ietf-oauth-status-list)');
   status
     .command('check')
     .description(
-      'Decide offline whether a token is revoked, from a downloaded status list token: exit 0 valid, 1 revoked (ERR_TOKEN_REVOKED) or suspended (ERR_TOKEN_SUSPENDED)',
+      'Decide offline whether a token is valid: its signature, typ, exp/nbf (and iss with --iss), then its slot in a downloaded status list token. Exit 0 valid; 1 with ERR_TOKEN_REVOKED, ERR_TOKEN_SUSPENDED, ERR_JWT_EXPIRED, ERR_JWT_CLAIM_INVALID (typ, iss, nbf), ERR_STATUS_LIST_STALE, ERR_STATUS_LIST_*',
     )
     .argument('[token]', 'the access token (stdin when - or absent)')
     .requiredOption('--list <file>', 'the status list JWT saved from GET /status-lists/:id')
     .option('--jwks <file>', "the issuer's JWKS (default: the local authority keyring in --data-dir)")
     .option('--data-dir <dir>', 'authority data directory, used when --jwks is not given')
+    .option('--typ <typ>', 'required typ header of the token', ACCESS_TOKEN_TYP)
+    .option('--iss <issuer>', 'required issuer of the token (repeat for several)', collect)
+    .option(
+      '--clock-tolerance <sec>',
+      'leeway for the token exp/nbf/iat and the list exp and age (default 0)',
+    )
+    .option('--now <unixsec>', 'check as of this time (default: the system clock)')
+    .option(
+      '--allow-stale',
+      `accept a list without exp older than its ttl (or, without a ttl, than ${DEFAULT_STATUS_LIST_MAX_AGE} s); a list past its exp is never accepted`,
+    )
     .option('--json', 'JSON output')
     .action(
-      action(
-        async (
-          tokenArg: string | undefined,
-          o: { list: string; jwks?: string; dataDir?: string; json?: boolean },
-        ) => {
-          const token = await argOrStdin(tokenArg);
-          const listToken = readTextFile(o.list, '--list', 8 * 1024 * 1024).trim();
-          let jwks: Jwks;
-          if (o.jwks) {
-            jwks = readJsonFile(o.jwks, '--jwks') as Jwks;
-          } else {
-            const cfg = loadConfig({ overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {} });
-            const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
-            jwks = ring.jwks(Math.floor(Date.now() / 1000));
-          }
-          const r = checkStatusOffline(token, listToken, { key: jwks });
-          print(o.json ? { valid: true, ...r } : `valid (status 0x00, index ${r.idx} of ${r.uri})`, o.json);
-        },
-      ),
+      action(async (tokenArg: string | undefined, o: CheckOptions) => {
+        if (o.typ.length === 0 || o.typ.length > 64) throw new UsageError('--typ must be 1 to 64 characters');
+        const clockTolerance =
+          o.clockTolerance !== undefined
+            ? intOption(o.clockTolerance, '--clock-tolerance', 0, 86400)
+            : undefined;
+        const now = o.now !== undefined ? intOption(o.now, '--now', 0, 253402300799) : undefined;
+        const token = await argOrStdin(tokenArg);
+        const listToken = readTextFile(o.list, '--list', 8 * 1024 * 1024).trim();
+        const at = now ?? Math.floor(Date.now() / 1000);
+        let jwks: Jwks;
+        if (o.jwks) {
+          jwks = readJsonFile(o.jwks, '--jwks') as Jwks;
+        } else {
+          const cfg = loadConfig({ overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {} });
+          const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
+          jwks = ring.jwks(at);
+        }
+        const r = checkStatusOffline(token, listToken, {
+          key: jwks,
+          typ: o.typ,
+          ...(o.iss !== undefined ? { issuer: o.iss.length === 1 ? (o.iss[0] as string) : o.iss } : {}),
+          ...(clockTolerance !== undefined ? { clockTolerance } : {}),
+          ...(now !== undefined ? { clock: () => now } : {}),
+          ...(o.allowStale ? { allowStale: true } : {}),
+        });
+        print(o.json ? { valid: true, ...r } : `valid (status 0x00, index ${r.idx} of ${r.uri})`, o.json);
+      }),
     );
 }
