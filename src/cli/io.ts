@@ -1,5 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { OfftokenError } from '../errors/base.js';
+import { KeyfilePermissionsError } from '../errors/keys.js';
+import { readPrivateFileSync } from '../keys/index.js';
 
 /** Exit codes shared by every command: 0 ok, 1 rejected (a typed error), 2 usage or unexpected failure. */
 export const EXIT_OK = 0;
@@ -179,6 +181,32 @@ export function readTextFile(file: string, flag: string, max = MAX_FLAG_FILE_BYT
 /** Reads and parses a JSON file named by a flag, bounded; a syntax error is a usage error. */
 export function readJsonFile(file: string, flag: string, max = MAX_FLAG_FILE_BYTES): unknown {
   return parseJsonOption(readTextFile(file, flag, max), `${flag} ${file}`);
+}
+
+/**
+ * Reads a file that may hold a private key through the key files' reader (bounded, one descriptor), which
+ * refuses a group/world-accessible private file with ERR_KEYFILE_PERMISSIONS unless `force`: the same rule for
+ * every private file the CLI reads. The refusal names the flag and ends with `hint` (what to do instead).
+ */
+export function readPrivateFile(
+  file: string,
+  flag: string,
+  opts: { force?: boolean; isPrivate: (text: string) => boolean; maxBytes?: number; hint?: string },
+): string {
+  requireFile(file, flag);
+  try {
+    return readPrivateFileSync(file, {
+      isPrivate: opts.isPrivate,
+      ...(opts.force ? { force: true } : {}),
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+    });
+  } catch (e) {
+    if (e instanceof KeyfilePermissionsError)
+      throw new KeyfilePermissionsError(
+        `${flag} ${file} holds a private key and is readable by group or others: chmod 600 it or pass --force${opts.hint ? `. ${opts.hint}` : ''}`,
+      );
+    throw e;
+  }
 }
 
 /**

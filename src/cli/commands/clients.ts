@@ -13,12 +13,14 @@ import {
 import { loadConfig } from '../../server/config.js';
 import { AuthorityDb, type ClientPolicy } from '../../server/db.js';
 import { signCompact } from '../../status-list/jws.js';
-import { action, print, readJsonFile, UsageError } from '../io.js';
+import { action, parseJsonOption, print, readJsonFile, readPrivateFile, UsageError } from '../io.js';
 
 interface Common {
   config?: string;
   dataDir?: string;
   json?: boolean;
+  /** --force, on the commands that read a service-account file */
+  force?: boolean;
 }
 
 function openDb(o: Common): AuthorityDb {
@@ -89,6 +91,31 @@ const CLEARABLE: Record<string, keyof ClientPolicy> = {
 type AddOptions = Common &
   PolicyFlags & { id?: string; jwks?: string; serviceAccount?: string; generate?: string };
 
+/** An unparsable file counts as private: garbage must not skip the permission check. */
+const holdsPrivateKey = (text: string) => {
+  try {
+    const doc = JSON.parse(text) as unknown;
+    return typeof doc !== 'object' || doc === null || 'private_key' in doc;
+  } catch {
+    return true;
+  }
+};
+
+/**
+ * A service-account file holds a private key, so it is read under the key-file rule (0600, or --force); only
+ * its public key is kept. The authority never needs more: a public JWKS (--jwks) carries no such risk.
+ */
+function readServiceAccountFile(file: string, flag: string, force?: boolean): unknown {
+  const text = readPrivateFile(file, flag, {
+    isPrivate: holdsPrivateKey,
+    maxBytes: 64 * 1024,
+    ...(force ? { force } : {}),
+    hint: `The authority needs only the public key: register it with --jwks FILE (offtoken service-account jwks --key ${file} > FILE)`,
+  });
+  return parseJsonOption(text, `${flag} ${file}`);
+}
+const FORCE_HELP = 'read a group/world-readable --service-account file anyway';
+
 function withCommon(c: Command): Command {
   return c
     .option('--config <file>', 'server config file (for its dataDir)')
@@ -110,8 +137,12 @@ export function register(program: Command): void {
           'access token), --resource-server',
       )
       .option('--id <id>', 'client id (default: the service account file client_id)')
-      .option('--jwks <file>', 'public JWKS of the client')
-      .option('--service-account <file>', 'service-account key file (only its public key is stored)')
+      .option('--jwks <file>', 'public JWKS of the client: all the authority needs (service-account jwks)')
+      .option(
+        '--service-account <file>',
+        'service-account key file, mode 0600 (only its public key is stored)',
+      )
+      .option('--force', FORCE_HELP)
       .option(
         '--generate <file>',
         'generate an Ed25519 service-account key file here (mode 0600) and register it',
@@ -126,7 +157,9 @@ export function register(program: Command): void {
       let keys: Record<string, unknown>[];
       if (o.jwks) keys = jwksKeys(readJsonFile(o.jwks, '--jwks'));
       else if (o.serviceAccount) {
-        const sa = readServiceAccountJwk(readJsonFile(o.serviceAccount, '--service-account'));
+        const sa = readServiceAccountJwk(
+          readServiceAccountFile(o.serviceAccount, '--service-account', o.force),
+        );
         if (id !== undefined && id !== sa.clientId)
           throw new UsageError('--id differs from the file client_id');
         id = sa.clientId;
@@ -247,14 +280,18 @@ export function register(program: Command): void {
       .command('add')
       .requiredOption('--id <id>', 'client id')
       .option('--jwks <file>', 'JWKS whose keys are added')
-      .option('--service-account <file>', 'service-account file whose public key is added'),
+      .option('--service-account <file>', 'service-account file (mode 0600) whose public key is added')
+      .option('--force', FORCE_HELP),
   ).action(
     action((o: Common & { id: string; jwks?: string; serviceAccount?: string }) => {
       if ((o.jwks === undefined) === (o.serviceAccount === undefined))
         throw new UsageError('give exactly one of --jwks, --service-account');
       const list = o.jwks
         ? jwksKeys(readJsonFile(o.jwks, '--jwks'))
-        : [readServiceAccountJwk(readJsonFile(o.serviceAccount as string, '--service-account')).jwk];
+        : [
+            readServiceAccountJwk(readServiceAccountFile(o.serviceAccount!, '--service-account', o.force))
+              .jwk,
+          ];
       const db = openDb(o);
       try {
         for (const k of list) db.addClientKey(o.id, k, now());
@@ -286,11 +323,12 @@ export function register(program: Command): void {
     .description(
       'Print a fresh RFC 7523 assertion (iss = sub = client, unique jti, 2 min) signed with a service-account file',
     )
-    .requiredOption('--key <file>', 'service-account key file')
+    .requiredOption('--key <file>', 'service-account key file (mode 0600)')
     .requiredOption('--aud <url>', 'the token endpoint, e.g. http://127.0.0.1:8787/token')
+    .option('--force', 'read a group/world-readable key file anyway')
     .action(
-      action((o: { key: string; aud: string }) => {
-        const sa = readJsonFile(o.key, '--key') as Record<string, unknown>;
+      action((o: { key: string; aud: string; force?: boolean }) => {
+        const sa = readServiceAccountFile(o.key, '--key', o.force) as Record<string, unknown>;
         const id = (sa.client_id ?? sa.client_email) as unknown;
         if (typeof id !== 'string' || typeof sa.private_key !== 'string')
           throw new UsageError('--key is not a service-account file');
