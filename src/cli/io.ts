@@ -121,11 +121,11 @@ function fileError(flag: string, file: string, e: unknown): UsageError {
 }
 
 /**
- * Checks that a file a library reader will open exists and is not a directory, so that a typo in a path is a
- * usage error naming the flag (exit 2) rather than the reader's own error. The reader still opens, bounds and
- * checks the file itself (key files: permissions, size); this check only words the common mistakes.
+ * Checks that a file a library reader will open exists, is not a directory and (with `max`) is not larger than
+ * that, so that a wrong path is a usage error naming the flag (exit 2) rather than the reader's own error. The
+ * reader still opens, bounds and checks the file itself (key files: permissions, size).
  */
-export function requireFile(file: string, flag: string): void {
+export function requireFile(file: string, flag: string, max?: number): void {
   let st: Stats;
   try {
     st = statSync(file);
@@ -133,6 +133,14 @@ export function requireFile(file: string, flag: string): void {
     throw fileError(flag, file, e);
   }
   if (st.isDirectory()) throw fileError(flag, file, { code: 'EISDIR' });
+  if (max !== undefined && st.size > max) throw new UsageError(`${flag} ${file}: exceeds ${max} bytes`);
+}
+
+/** `--config FILE` for loadConfig: checked here (missing, a directory, over 1 MiB) so it is ERR_USAGE. */
+export function configOption(file: string | undefined): { file?: string } {
+  if (file === undefined) return {};
+  requireFile(file, '--config', MAX_FLAG_FILE_BYTES);
+  return { file };
 }
 
 /**

@@ -92,6 +92,20 @@ describe('CLI files: missing, unreadable, oversized or a directory is ERR_USAGE 
     usage(['keys', 'thumbprint', directory], 'key file', directory);
   });
 
+  it('--config (clients list, keys rotate, serve): missing, a directory or over 1 MiB is ERR_USAGE', () => {
+    const dataDir = join(dir, 'data');
+    for (const f of [missing, directory, bigJwks]) {
+      usage(['clients', 'list', '--config', f, '--data-dir', dataDir], '--config', f);
+      usage(['keys', 'rotate', '--config', f, '--data-dir', dataDir], '--config', f);
+      usage(['serve', '--config', f, '--port', '0'], '--config', f);
+    }
+  });
+
+  it('service-account token / jwks --key: a missing file is ERR_USAGE naming the flag', () => {
+    usage(['service-account', 'token', '--key', missing, '--aud', 'x'], '--key', missing);
+    usage(['service-account', 'jwks', '--key', missing], '--key', missing);
+  });
+
   it('audit verify: a missing log is ERR_USAGE naming the file', () => {
     usage(['audit', 'verify', missing], 'audit log', missing);
   });

@@ -13,7 +13,15 @@ import {
 import { loadConfig } from '../../server/config.js';
 import { AuthorityDb, type ClientPolicy } from '../../server/db.js';
 import { signCompact } from '../../status-list/jws.js';
-import { action, parseJsonOption, print, readJsonFile, readPrivateFile, UsageError } from '../io.js';
+import {
+  action,
+  configOption,
+  parseJsonOption,
+  print,
+  readJsonFile,
+  readPrivateFile,
+  UsageError,
+} from '../io.js';
 
 interface Common {
   config?: string;
@@ -25,7 +33,7 @@ interface Common {
 
 function openDb(o: Common): AuthorityDb {
   const cfg = loadConfig({
-    ...(o.config !== undefined ? { file: o.config } : {}),
+    ...configOption(o.config),
     overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
   });
   return new AuthorityDb(path.join(cfg.dataDir, 'authority.db'));

@@ -17,7 +17,7 @@ import {
 import { loadConfig } from '../../server/config.js';
 import { AuthorityKeyring } from '../../server/keyring.js';
 import type { AuthorityAlg } from '../../status-list/jws.js';
-import { action, intOption, print, requireFile, UsageError } from '../io.js';
+import { action, configOption, intOption, print, requireFile, UsageError } from '../io.js';
 
 /** Every algorithm `keys generate` makes a key for: JWS algorithms, and A*GCM for sealed offline tokens. */
 export const GENERATE_ALGS: readonly KeyAlg[] = [
@@ -159,7 +159,7 @@ function rotate(o: RotateOptions): void {
     alg = o.alg as AuthorityAlg;
   }
   const cfg = loadConfig({
-    ...(o.config !== undefined ? { file: o.config } : {}),
+    ...configOption(o.config),
     overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
   });
   const overlap =

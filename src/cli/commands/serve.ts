@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ServerConfigError } from '../../errors/server.js';
 import { loadConfig, type ServerConfig } from '../../server/config.js';
-import { action, intOption } from '../io.js';
+import { action, configOption, intOption } from '../io.js';
 
 interface ServeOptions {
   config?: string;
@@ -18,7 +18,7 @@ export function configFromOptions(o: ServeOptions): ServerConfig {
   if (o.host !== undefined) overrides.host = o.host;
   if (o.dataDir !== undefined) overrides.dataDir = o.dataDir;
   if (o.issuer !== undefined) overrides.issuer = o.issuer;
-  return loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), overrides });
+  return loadConfig({ ...configOption(o.config), overrides });
 }
 
 /** After a stop signal, in-flight requests get this long to finish before the process exits anyway. */

@@ -8,7 +8,7 @@ import {
   serviceAccountJwks,
   writeServiceAccountFile,
 } from '../../service-account/index.js';
-import { action, intOption, print, UsageError } from '../io.js';
+import { action, intOption, print, requireFile, UsageError } from '../io.js';
 
 const SA_ALGS: readonly ServiceAccountAlg[] = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256'];
 
@@ -63,6 +63,7 @@ function token(o: TokenOptions): void {
   if (modes !== 1) throw new UsageError('give exactly one of --aud, --scope, --assertion');
   if (o.tokenEndpoint !== undefined && !o.assertion)
     throw new UsageError('--token-endpoint goes with --assertion');
+  requireFile(o.key, '--key');
   const sa = readServiceAccountFile(o.key, o.force ? { force: true } : {});
   const now = Math.floor(Date.now() / 1000);
   const timing: { now: number; lifetime?: number } = { now };
@@ -132,6 +133,7 @@ export function register(program: Command): void {
     .requiredOption('--key <file>', 'service-account key file')
     .action(
       action((o: { key: string }) => {
+        requireFile(o.key, '--key');
         print(serviceAccountJwks(readServiceAccountFile(o.key)), true);
       }),
     );
