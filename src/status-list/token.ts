@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
+import { InvalidArgumentError } from '../errors/base.js';
 import {
   AuthoritySignatureError,
   StatusListInvalidError,
@@ -126,10 +127,19 @@ export function checkStatusListFresh(
   now: number,
   opts: { clockTolerance?: number; allowStale?: boolean; maxAge?: number } = {},
 ): void {
+  const tolerance = opts.clockTolerance ?? 0;
+  // a NaN anywhere would make the age comparison false, i.e. call every list fresh: fail closed
+  if (!Number.isFinite(now) || !(tolerance >= 0 && Number.isFinite(tolerance)))
+    throw new InvalidArgumentError('now and clockTolerance must be finite numbers (tolerance >= 0)');
+  if (opts.maxAge !== undefined && !(opts.maxAge >= 0 && Number.isFinite(opts.maxAge)))
+    throw new InvalidArgumentError('maxAge must be a finite number of seconds >= 0');
   if (list.exp !== undefined || opts.allowStale) return;
+  // without exp the age is all that bounds the list: one issued in the future would stay fresh until then
+  if (list.iat > now + tolerance)
+    throw new StatusListInvalidError('the status list was issued in the future and has no exp');
   const maxAge = list.ttl ?? opts.maxAge ?? DEFAULT_STATUS_LIST_MAX_AGE;
   const age = Math.floor(now - list.iat);
-  if (age > maxAge + (opts.clockTolerance ?? 0))
+  if (age > maxAge + tolerance)
     throw new StatusListStaleError(
       `the status list is ${age} s old, more than ${list.ttl !== undefined ? 'its ttl' : 'the maximum age'} of ${maxAge} s, and has no exp: fetch a fresh copy`,
     );
@@ -150,7 +160,7 @@ export function verifyStatusListToken(token: string, opts: VerifyStatusListOptio
   const now = (opts.clock ?? systemClock)();
   const tolerance = opts.clockTolerance ?? 0;
   if (!(tolerance >= 0 && Number.isFinite(tolerance)))
-    throw new StatusListInvalidError('clockTolerance must be a finite number of seconds >= 0');
+    throw new InvalidArgumentError('clockTolerance must be a finite number of seconds >= 0');
   // draft 8.3 step 5: a list past its exp must not be used (a hard limit: allowStale does not lift it)
   if (exp !== undefined && now >= exp + tolerance)
     throw new StatusListInvalidError('status list token has expired');

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import {
+  checkStatusListFresh,
   checkStatusOffline,
   createStatusListToken,
   StatusList,
@@ -275,5 +276,47 @@ describe('offline status check: the token claims and a stale list', () => {
       'ERR_STATUS_LIST_STALE',
     );
     assert.equal(verifyStatusListToken(old, { key: jwks, clock, allowStale: true }).ttl, 300);
+  });
+});
+
+describe('checkStatusListFresh: hostile values fail closed', () => {
+  const now = 1_700_000_000;
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+    return 'ok';
+  };
+  it('a list without exp issued in the future (beyond the tolerance) is ERR_STATUS_LIST_INVALID', () => {
+    assert.equal(
+      code(() => checkStatusListFresh({ iat: now + 3650 * 86400, ttl: 300 }, now)),
+      'ERR_STATUS_LIST_INVALID',
+    );
+    assert.equal(
+      code(() => checkStatusListFresh({ iat: now + 5, ttl: 300 }, now, { clockTolerance: 10 })),
+      'ok',
+    );
+  });
+  it('a NaN now, tolerance or maxAge is ERR_INVALID_ARGUMENT, never "fresh"', () => {
+    assert.equal(
+      code(() => checkStatusListFresh({ iat: now - 10 ** 6 }, Number.NaN)),
+      'ERR_INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => checkStatusListFresh({ iat: now - 10 ** 6 }, now, { clockTolerance: Number.NaN })),
+      'ERR_INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => checkStatusListFresh({ iat: now - 10 ** 6 }, now, { maxAge: Number.NaN })),
+      'ERR_INVALID_ARGUMENT',
+    );
+  });
+  it('ttl 0 is stale one second after issuance', () => {
+    assert.equal(
+      code(() => checkStatusListFresh({ iat: now - 1, ttl: 0 }, now)),
+      'ERR_STATUS_LIST_STALE',
+    );
   });
 });
