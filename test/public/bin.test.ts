@@ -144,7 +144,7 @@ describe('the built bin (node dist/cli/main.js)', () => {
     const list = file(f.listToken, 0o644);
     const jwks = file(JSON.stringify(f.jwks), 0o644);
     for (const ref of f.references) {
-      const r = bin(['status', 'check', '--list', list, '--jwks', jwks, '--json', ref.token]);
+      const r = bin(['status', 'check', '--list', list, '--jwks', jwks, '--typ', 'JWT', '--json', ref.token]);
       if (ref.code === null)
         assert.deepEqual(JSON.parse(ok(r)), { valid: true, status: 0, idx: ref.idx, uri: f.uri });
       else rejected(r, ref.code);
