@@ -41,6 +41,15 @@ export const suite: BenchSuite = {
     const dtok = deriver.derive(boundary);
     const verifier = new DownscopedTokenVerifier({ intermediaryVerifier: as.publicKey, rsKey });
     const request = { resource: 'bucket/acme/reports/q3', permission: 'read' };
+    // a holder-written CEL condition, evaluated by the resource server on every request
+    const condBoundary = [
+      {
+        resource_prefix: 'bucket/acme/reports/',
+        permissions: ['read'],
+        condition: "resource.endsWith('/q3') && permission == 'read' && now > 0.0",
+      },
+    ];
+    const dtokCond = deriver.derive(condBoundary);
 
     // the same plaintext the deriver seals, for the raw and jose cases
     const sk = Buffer.from(inter.sessionKey, 'base64url');
@@ -116,6 +125,11 @@ export const suite: BenchSuite = {
         case: 'downscoped token verify + enforce',
         impl: 'jose',
         fn: () => compactDecrypt(joseJwe, sk),
+      },
+      {
+        case: 'downscoped token verify + enforce, CEL condition',
+        impl: 'offtoken',
+        fn: () => verifier.verify(dtokCond, request),
       },
       {
         case: 'downscoped verify, intermediary not cached',
