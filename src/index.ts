@@ -17,6 +17,7 @@ export {
   type VerifyAuditOptions,
   verifyAuditLog,
 } from './audit/index.js';
+export { type CelBudget, celBudget, DEFAULT_CEL_BUDGET } from './cel/index.js';
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
 export {

@@ -1,5 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { isCelError, run } from '@bufbuild/cel';
+import type { CelBudget } from '../cel/budget.js';
+import { CelEngine, type CelProgram, defaultCelEngine } from '../cel/engine.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type AsymmetricAlg, isAsymmetricAlg, parseCompact, verifySignature } from '../dpop/jws.js';
 import { InvalidArgumentError } from '../errors/base.js';
@@ -26,6 +27,8 @@ export interface VerifyDownscopedOptions {
   resource?: string;
   permission?: string;
   clock?: Clock;
+  /** The budget holder-written conditions are evaluated under (default: DEFAULT_CEL_BUDGET). */
+  celBudget?: Partial<CelBudget>;
 }
 
 export interface VerifiedDownscopedToken {
@@ -96,8 +99,11 @@ function openIntermediary(intermediary: string, o: VerifyDownscopedOptions): Ope
  * (no per-token state), open the boundary, check every rule only narrows the grant, then enforce it.
  */
 export function verifyDownscopedToken(token: string, o: VerifyDownscopedOptions): VerifiedDownscopedToken {
-  return verifyWith(token, o, undefined);
+  return verifyWith(token, o, undefined, engineFor(o));
 }
+
+const engineFor = (o: VerifyDownscopedOptions): CelEngine =>
+  o.celBudget === undefined ? defaultCelEngine() : new CelEngine(o.celBudget);
 
 const INTERMEDIARY_CACHE_SIZE = 1024;
 
@@ -109,12 +115,14 @@ const INTERMEDIARY_CACHE_SIZE = 1024;
 export class DownscopedTokenVerifier {
   readonly #o: VerifyDownscopedOptions;
   readonly #cache = new Map<string, OpenedIntermediary>();
+  readonly #cel: CelEngine;
   constructor(options: Omit<VerifyDownscopedOptions, 'resource' | 'permission'>) {
     const { resource: _r, permission: _p, ...rest } = options as VerifyDownscopedOptions;
     this.#o = rest;
+    this.#cel = engineFor(rest);
   }
   verify(token: string, request: { resource?: string; permission?: string } = {}): VerifiedDownscopedToken {
-    return verifyWith(token, this.#o, this.#cache, request);
+    return verifyWith(token, this.#o, this.#cache, this.#cel, request);
   }
 }
 
@@ -122,6 +130,7 @@ function verifyWith(
   token: string,
   o: VerifyDownscopedOptions,
   cache: Map<string, OpenedIntermediary> | undefined,
+  cel: CelEngine,
   request: { resource?: string; permission?: string } = o,
 ): VerifiedDownscopedToken {
   if (typeof token !== 'string' || token.length > MAX_DOWNSCOPED_TOKEN_SIZE)
@@ -172,9 +181,17 @@ function verifyWith(
     const allowed = rules.some((r) => {
       if (!resource.startsWith(r.resource_prefix) || !r.permissions.includes(permission)) return false;
       if (r.condition === undefined) return true;
-      // A condition that errors (bad syntax, missing field) denies: fail closed.
-      const v = run(r.condition, { resource, permission, now });
-      return !isCelError(v) && v === true;
+      // The holder writes the condition and the resource server runs it: under the CEL budget, which
+      // refuses with ERR_CEL_COST_EXCEEDED. A condition that errors (missing field, bad syntax) denies.
+      let prog: CelProgram;
+      try {
+        prog = cel.compile(r.condition, (why) => new DownscopeDeniedError(why));
+      } catch (e) {
+        if (e instanceof DownscopeDeniedError) return false;
+        throw e;
+      }
+      const v = prog.evaluate({ resource: cel.input(resource), permission: cel.input(permission), now });
+      return 'value' in v && v.value === true;
     });
     if (!allowed)
       throw new DownscopeDeniedError('the access boundary does not allow this permission on this resource');

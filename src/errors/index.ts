@@ -1,5 +1,6 @@
 // Each capability owns one file of error classes; this index is the one place they are gathered.
 export * from './base.js';
+export * from './cel.js';
 export * from './dpop.js';
 export * from './jose.js';
 export * from './keys.js';

@@ -1,8 +1,9 @@
-import { type CelInput, celEnv, isCelError, isCelList, isCelMap, parse, plan } from '@bufbuild/cel';
+import type { CelInput } from '@bufbuild/cel';
+import type { CelBudget } from '../cel/budget.js';
+import { CelEngine, type CelProgram, defaultCelEngine } from '../cel/engine.js';
 import { FederationConditionFailedError, FederationMappingError } from '../errors/server.js';
 
 const MAX_EXPR_CHARS = 4096;
-const MAX_DEPTH = 16;
 /**
  * Mapped claims are copied into the issued access token: bounded so that the token stays small enough to be
  * presented back at /revoke and /introspect (issue 17 item 5; the authority checks the final size too).
@@ -28,40 +29,23 @@ export interface GrantPolicy {
   audiences?: string[];
 }
 type ListProgram = (ctx: { assertion: CelInput }) => string[];
-const env = celEnv();
 
-type Program = (ctx: { assertion: CelInput }) => unknown;
-
-function compile(expr: string, what: string): Program {
+function compile(engine: CelEngine, expr: string, what: string): CelProgram {
   if (typeof expr !== 'string' || expr.length === 0 || expr.length > MAX_EXPR_CHARS)
     throw new FederationMappingError(
       `${what} must be a CEL expression of at most ${MAX_EXPR_CHARS} characters`,
     );
-  try {
-    return plan(env, parse(expr)) as unknown as Program;
-  } catch (e) {
-    throw new FederationMappingError(`${what} does not compile: ${(e as Error).message.split('\n')[0]}`);
-  }
+  return engine.compile(expr, (why) => new FederationMappingError(`${what} does not compile: ${why}`));
 }
 
-/** JSON claims to CEL input: objects become maps (CEL reads JSON objects as `map(string, dyn)`). */
-export function toCelInput(v: unknown, depth = 0): CelInput {
-  if (depth > MAX_DEPTH) throw new FederationMappingError('claims nest too deeply');
-  if (Array.isArray(v)) return v.map((x) => toCelInput(x, depth + 1)) as CelInput;
-  if (v !== null && typeof v === 'object')
-    return new Map(Object.entries(v).map(([k, x]) => [k, toCelInput(x, depth + 1)])) as unknown as CelInput;
-  return v as CelInput;
-}
+const tooDeep = () => new FederationMappingError('claims nest too deeply');
 
-function fromCel(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number(v);
-  if (isCelList(v as never)) return [...(v as unknown as Iterable<unknown>)].map(fromCel);
-  if (isCelMap(v as never)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of v as unknown as Iterable<[unknown, unknown]>) out[String(k)] = fromCel(x);
-    return out;
-  }
-  return v;
+/**
+ * JSON claims to CEL input: objects become maps (CEL reads JSON objects as `map(string, dyn)`); strings,
+ * lists and maps beyond the budget's value size are ERR_CEL_COST_EXCEEDED.
+ */
+export function toCelInput(v: unknown, engine: CelEngine = defaultCelEngine()): CelInput {
+  return engine.input(v, tooDeep);
 }
 
 function stringList(v: unknown, what: string): string[] {
@@ -75,33 +59,42 @@ function stringList(v: unknown, what: string): string[] {
   return v as string[];
 }
 
-function compileList(src: PolicyListSource, what: string): ListProgram {
+function compileList(engine: CelEngine, src: PolicyListSource, what: string): ListProgram {
   if (Array.isArray(src)) {
     const fixed = stringList(src, what);
     return () => fixed;
   }
-  const prog = compile(src, what);
+  const prog = compile(engine, src, what);
   return (ctx) => {
-    const r = prog(ctx);
-    if (isCelError(r as never)) throw new FederationMappingError(`${what} raised an error`);
-    return stringList(fromCel(r), what);
+    const r = prog.evaluateJson(ctx);
+    if ('error' in r) throw new FederationMappingError(`${what} raised an error`);
+    return stringList(r.value, what);
   };
 }
 
 /**
  * A compiled attribute mapping (output name -> CEL over `assertion`) plus an optional boolean condition.
- * Compiled once when the configuration is loaded, so a typo fails at start-up, not on the first request.
+ * Compiled once when the configuration is loaded, so a typo (or an expression over the CEL budget) fails at
+ * start-up, not on the first request. Each evaluation runs under the budget (ERR_CEL_COST_EXCEEDED).
  */
 export class CelAttributeMapper {
-  private readonly mapping: [string, Program][];
-  private readonly condition: Program | undefined;
+  private readonly mapping: [string, CelProgram][];
+  private readonly condition: CelProgram | undefined;
   private readonly policy: [keyof GrantPolicy, ListProgram][] = [];
+  private readonly engine: CelEngine;
 
-  constructor(mapping: Record<string, string>, condition?: string, policy: PolicyConfig = {}) {
+  constructor(
+    mapping: Record<string, string>,
+    condition?: string,
+    policy: PolicyConfig = {},
+    budget?: Partial<CelBudget>,
+  ) {
+    this.engine = budget === undefined ? defaultCelEngine() : new CelEngine(budget);
     if (typeof mapping !== 'object' || mapping === null || typeof mapping.subject !== 'string')
       throw new FederationMappingError('attribute mapping needs a subject expression');
-    this.mapping = Object.entries(mapping).map(([k, e]) => [k, compile(e, `mapping ${k}`)]);
-    this.condition = condition === undefined ? undefined : compile(condition, 'attribute condition');
+    this.mapping = Object.entries(mapping).map(([k, e]) => [k, compile(this.engine, e, `mapping ${k}`)]);
+    this.condition =
+      condition === undefined ? undefined : compile(this.engine, condition, 'attribute condition');
     const lists: [keyof GrantPolicy, keyof PolicyConfig][] = [
       ['scopes', 'allowed_scopes'],
       ['defaultScopes', 'default_scopes'],
@@ -109,7 +102,7 @@ export class CelAttributeMapper {
     ];
     for (const [out, key] of lists) {
       const src = policy[key];
-      if (src !== undefined) this.policy.push([out, compileList(src, key)]);
+      if (src !== undefined) this.policy.push([out, compileList(this.engine, src, key)]);
     }
   }
 
@@ -119,16 +112,16 @@ export class CelAttributeMapper {
     attributes: Record<string, unknown>;
     policy: GrantPolicy;
   } {
-    const ctx = { assertion: toCelInput(claims) };
+    const ctx = { assertion: toCelInput(claims, this.engine) };
     if (this.condition) {
-      const r = this.condition(ctx);
-      if (isCelError(r as never))
+      const r = this.condition.evaluate(ctx);
+      if ('error' in r)
         throw new FederationMappingError(
           'attribute condition raised an error (a claim it reads is missing?)',
         );
-      if (typeof r !== 'boolean')
+      if (typeof r.value !== 'boolean')
         throw new FederationMappingError('attribute condition must evaluate to a bool');
-      if (!r)
+      if (!r.value)
         throw new FederationConditionFailedError(
           'the external identity does not satisfy the attribute condition',
         );
@@ -136,9 +129,9 @@ export class CelAttributeMapper {
     const attributes: Record<string, unknown> = {};
     let subject: string | undefined;
     for (const [name, prog] of this.mapping) {
-      const r = prog(ctx);
-      if (isCelError(r as never)) throw new FederationMappingError(`mapping ${name} raised an error`);
-      const v = fromCel(r);
+      const r = prog.evaluateJson(ctx);
+      if ('error' in r) throw new FederationMappingError(`mapping ${name} raised an error`);
+      const v = r.value;
       if (name === 'subject') {
         if (typeof v !== 'string' || v.length === 0 || v.length > 255)
           throw new FederationMappingError('mapping subject must yield a non-empty string');

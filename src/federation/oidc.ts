@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { CelBudget } from '../cel/budget.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AuthoritySignatureError, FederationTokenInvalidError } from '../errors/server.js';
 import { decodeCompact, verifyDecoded } from '../status-list/jws.js';
@@ -43,9 +44,10 @@ export class OidcTrust {
   constructor(
     private readonly cfg: OidcTrustConfig,
     private readonly clock: Clock = systemClock,
+    celBudget?: Partial<CelBudget>,
   ) {
     this.issuer = cfg.issuer;
-    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition, cfg);
+    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition, cfg, celBudget);
     if (cfg.jwks) this.resolver = jwksResolver(cfg.jwks);
   }
 

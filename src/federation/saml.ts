@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import type { CelBudget } from '../cel/budget.js';
 import { type Clock, systemClock } from '../clock.js';
 import { InputTooLargeError } from '../errors/base.js';
 import { FederationTokenInvalidError } from '../errors/server.js';
@@ -163,9 +164,10 @@ export class SamlTrust {
   constructor(
     private readonly cfg: SamlProviderConfig,
     private readonly clock: Clock = systemClock,
+    celBudget?: Partial<CelBudget>,
   ) {
     this.issuer = cfg.issuer;
-    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition, cfg);
+    this.mapper = new CelAttributeMapper(cfg.attribute_mapping, cfg.attribute_condition, cfg, celBudget);
     try {
       createPublicKey(cfg.cert);
     } catch {

@@ -10,7 +10,7 @@ import { decodeCompact, signCompact, verifyDecoded } from '../status-list/jws.js
 import { StatusList } from '../status-list/list.js';
 import { createStatusListToken } from '../status-list/token.js';
 import type { ReplayStore } from '../stores/types.js';
-import type { ServerConfig } from './config.js';
+import { celBudgetFromConfig, type ServerConfig } from './config.js';
 import { AuthorityDb } from './db.js';
 import { AuthorityKeyring } from './keyring.js';
 import { MAX_PARAM } from './params.js';
@@ -88,9 +88,10 @@ export class Authority {
       config.signingAlg,
       Math.floor(clock()),
     );
+    const celBudget = celBudgetFromConfig(config.federation.cel_budget);
     for (const p of config.federation.providers) {
-      if (p.type === 'saml') this.samlProviders.push(new SamlTrust(p, clock));
-      else this.providers.set(p.issuer, new OidcTrust(p, clock));
+      if (p.type === 'saml') this.samlProviders.push(new SamlTrust(p, clock, celBudget));
+      else this.providers.set(p.issuer, new OidcTrust(p, clock, celBudget));
     }
     this.issuerOverride = config.issuer;
     this.dpopNonces = new DpopNonceManager({ clock });

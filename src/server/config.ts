@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type CelBudget, celBudget } from '../cel/budget.js';
 import { ServerConfigError } from '../errors/server.js';
 import type { PolicyConfig } from '../federation/cel.js';
 import type { AuthorityAlg } from '../status-list/jws.js';
@@ -63,7 +64,44 @@ export interface ServerConfig {
    * credential, so a client that may verify can also lock its user out (docs/service.md "Design notes").
    */
   otpVerifyClients?: string[];
-  federation: { providers: (OidcProviderConfig | SamlProviderConfigFile)[] };
+  federation: {
+    providers: (OidcProviderConfig | SamlProviderConfigFile)[];
+    /** The budget every mapping and condition is evaluated under (docs/config.md, "CEL budget"). */
+    cel_budget?: CelBudgetConfig;
+  };
+}
+
+/** `federation.cel_budget` in the config file: any subset, the rest from DEFAULT_CEL_BUDGET. */
+export interface CelBudgetConfig {
+  max_cost?: number;
+  max_comprehension_depth?: number;
+  max_nodes?: number;
+  max_value_size?: number;
+}
+
+const CEL_BUDGET_KEYS: Record<string, keyof CelBudget> = {
+  max_cost: 'maxCost',
+  max_comprehension_depth: 'maxComprehensionDepth',
+  max_nodes: 'maxNodes',
+  max_value_size: 'maxValueSize',
+};
+
+/** `federation.cel_budget` (snake_case in the file) to a validated CelBudget; ERR_SERVER_CONFIG otherwise. */
+export function celBudgetFromConfig(c: CelBudgetConfig | undefined): CelBudget {
+  if (c === undefined) return celBudget();
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    throw new ServerConfigError('federation.cel_budget must be an object');
+  const partial: Partial<CelBudget> = {};
+  for (const [k, v] of Object.entries(c)) {
+    const name = CEL_BUDGET_KEYS[k];
+    if (!name) throw new ServerConfigError(`unknown config key federation.cel_budget.${k}`);
+    partial[name] = v as number;
+  }
+  try {
+    return celBudget(partial);
+  } catch (e) {
+    throw new ServerConfigError(`federation.cel_budget: ${(e as Error).message}`);
+  }
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -146,8 +184,12 @@ export function resolveConfig(partial: Partial<ServerConfig> & Record<string, un
     ...DEFAULT_CONFIG,
     ...partial,
     statusList: { ...DEFAULT_CONFIG.statusList, ...(partial.statusList ?? {}) },
-    federation: { providers: partial.federation?.providers ?? [] },
+    federation: {
+      providers: partial.federation?.providers ?? [],
+      ...(partial.federation?.cel_budget !== undefined ? { cel_budget: partial.federation.cel_budget } : {}),
+    },
   };
+  celBudgetFromConfig(c.federation.cel_budget);
   c.port = int(c.port, 'port', 0, 65535);
   c.accessTokenTtl = int(c.accessTokenTtl, 'accessTokenTtl', 1, 86400);
   // at least 4 KiB: an issued token must fit in a /revoke or /introspect body beside a client assertion

@@ -16,6 +16,8 @@ const BY_CODE: Record<string, [string, number]> = {
   ERR_FEDERATION_CONDITION_FAILED: ['invalid_grant', 400],
   ERR_FEDERATION_MAPPING: ['invalid_grant', 400],
   ERR_FEDERATION_TOKEN_INVALID: ['invalid_grant', 400],
+  // a mapping or condition over the external identity spends more than the CEL budget
+  ERR_CEL_COST_EXCEEDED: ['invalid_grant', 400],
   ERR_INPUT_TOO_LARGE: ['invalid_request', 413],
   // POST /otp/verify: a wrong, replayed or locked code is a refused grant; a malformed one a bad request
   ERR_OTP_INVALID: ['invalid_grant', 400],

@@ -108,6 +108,34 @@ describe('downscoped tokens', () => {
       'ERR_DOWNSCOPE_DENIED',
     );
   });
+  it('refuses a holder-written condition of 7 nested map() calls with ERR_CEL_COST_EXCEEDED', () => {
+    const d = new DownscopedTokenDeriver(inter.token, inter.sessionKey, { clock });
+    const L = '[0,1,2,3,4,5,6,7,8,9]';
+    let cond = 'true';
+    for (let i = 0; i < 7; i++) cond = `${L}.map(v${i}, ${cond}).size() > 0`;
+    const t = d.derive([{ resource_prefix: 'bucket/acme/', permissions: ['read'], condition: cond }]);
+    code(
+      () => verifyDownscopedToken(t, { ...vopts, resource: 'bucket/acme/a.csv', permission: 'read' }),
+      'ERR_CEL_COST_EXCEEDED',
+    );
+    // within the nesting limit, the ranges' product is charged before it runs
+    const L24 = `[${Array.from({ length: 24 }, (_, i) => i).join(',')}]`;
+    const wide = d.derive([
+      {
+        resource_prefix: 'bucket/acme/',
+        permissions: ['read'],
+        condition: `${L24}.all(a, ${L24}.all(b, ${L24}.all(c, a + b + c >= 0)))`,
+      },
+    ]);
+    const verifier = new DownscopedTokenVerifier(vopts);
+    code(
+      () => verifier.verify(wide, { resource: 'bucket/acme/a.csv', permission: 'read' }),
+      'ERR_CEL_COST_EXCEEDED',
+    );
+    // a verifier given a larger budget runs it
+    const generous = new DownscopedTokenVerifier({ ...vopts, celBudget: { maxCost: 1_000_000 } });
+    assert.equal(generous.verify(wide, { resource: 'bucket/acme/a.csv', permission: 'read' }).sub, 'alice');
+  });
   it('rejects a boundary that widens the grant', () => {
     const d = new DownscopedTokenDeriver(inter.token, inter.sessionKey, { clock });
     code(

@@ -85,4 +85,34 @@ describe('CEL attribute mapping', () => {
       'ERR_FEDERATION_MAPPING',
     );
   });
+  it('refuses an O(n^2) condition over a 3,500-element claim with ERR_CEL_COST_EXCEEDED', () => {
+    const big = { ...claims, groups: Array.from({ length: 3500 }, (_, i) => `g${i}`) };
+    const m = new CelAttributeMapper(
+      { subject: 'assertion.sub' },
+      'assertion.groups.all(a, assertion.groups.exists(b, b == a))',
+    );
+    assert.equal(
+      code(() => m.map(big)),
+      'ERR_CEL_COST_EXCEEDED',
+    );
+    // a linear condition over the same claim is fine
+    const ok = new CelAttributeMapper({ subject: 'assertion.sub' }, "'g3499' in assertion.groups");
+    assert.equal(ok.map(big).subject, 'repo:acme/app');
+  });
+  it('refuses a mapping over the budget when the configuration is loaded', () => {
+    const L = '[0,1,2,3,4,5,6,7,8,9]';
+    let e = 'assertion.sub';
+    for (let i = 0; i < 7; i++) e = `${L}.map(v${i}, ${e})`;
+    assert.equal(
+      code(() => new CelAttributeMapper({ subject: 'assertion.sub', x: e })),
+      'ERR_CEL_COST_EXCEEDED',
+    );
+  });
+  it('refuses a claim beyond the value size of the budget', () => {
+    const m = new CelAttributeMapper({ subject: 'assertion.sub' }, undefined, {}, { maxValueSize: 16 });
+    assert.equal(
+      code(() => m.map({ ...claims, blob: 'x'.repeat(17) })),
+      'ERR_CEL_COST_EXCEEDED',
+    );
+  });
 });

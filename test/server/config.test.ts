@@ -117,6 +117,32 @@ describe('server config', () => {
       'ERR_FEDERATION_MAPPING',
     );
   });
+
+  it('federation.cel_budget: the budget of mappings and conditions, validated at load', async () => {
+    const { Authority } = await import('../../src/server/authority.js');
+    const { resolveConfig } = await import('../../src/server/config.js');
+    const provider = {
+      type: 'oidc' as const,
+      issuer: 'https://x',
+      jwks: { keys: [] },
+      audiences: ['a'],
+      attribute_mapping: { subject: 'assertion.sub', groups: 'assertion.groups.map(g, g + "!")' },
+    };
+    for (const bad of [{ max_cost: 0 }, { max_nodes: 'many' }, { nope: 1 }, []])
+      assert.equal(
+        code(() => resolveConfig({ federation: { providers: [provider], cel_budget: bad as never } })),
+        'ERR_SERVER_CONFIG',
+      );
+    // a mapping larger than a small max_nodes is refused when the authority starts
+    const cfg = resolveConfig({
+      dataDir: mkdtempSync(path.join(os.tmpdir(), 'offtoken-')),
+      federation: { providers: [provider], cel_budget: { max_nodes: 5 } },
+    });
+    assert.equal(
+      code(() => new Authority(cfg)),
+      'ERR_CEL_COST_EXCEEDED',
+    );
+  });
 });
 
 describe('offtoken serve process', () => {
