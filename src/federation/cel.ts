@@ -41,6 +41,13 @@ function compile(engine: CelEngine, expr: string, what: string): CelProgram {
 const tooDeep = () => new FederationMappingError('claims nest too deeply');
 
 /**
+ * An identity must not begin or end with a Unicode space or an invisible format character ("\u00A0admin",
+ * "admin\uFEFF", "admin\u2028" would each pass for "admin"), nor contain a control character. Refused, not
+ * trimmed: trimming is what merged them.
+ */
+const DECEPTIVE_IDENTITY = /^[\p{White_Space}\p{Cf}]|[\p{White_Space}\p{Cf}]$|\p{Cc}/u;
+
+/**
  * JSON claims to CEL input: objects become maps (CEL reads JSON objects as `map(string, dyn)`); strings,
  * lists and maps beyond the budget's value size are ERR_CEL_COST_EXCEEDED.
  */
@@ -135,6 +142,10 @@ export class CelAttributeMapper {
       if (name === 'subject') {
         if (typeof v !== 'string' || v.length === 0 || v.length > 255)
           throw new FederationMappingError('mapping subject must yield a non-empty string');
+        if (DECEPTIVE_IDENTITY.test(v))
+          throw new FederationMappingError(
+            'mapping subject begins or ends with a space or invisible character, or holds a control character',
+          );
         subject = v;
       } else attributes[name] = v;
     }

@@ -97,3 +97,34 @@ describe('OIDC trust with a configured JWKS URL (a real local HTTP server)', () 
     assert.equal(await code(t.verify(idToken(k1, { exp: now - 1 }))), 'ERR_FEDERATION_TOKEN_INVALID');
   });
 });
+
+describe('OIDC identities that would pass for another', () => {
+  const k = key('k1');
+  const trust = new OidcTrust(
+    {
+      issuer: ISS,
+      jwks: { keys: [k.jwk] } as never,
+      audiences: ['offtoken'],
+      attribute_mapping: { subject: 'assertion.sub', groups: 'assertion.groups' },
+      attribute_condition: "'admins' in assertion.groups",
+    },
+    clock,
+  );
+
+  it('refuses a subject with an invisible or Unicode-space edge instead of trimming it to "admin"', async () => {
+    for (const sub of ['\u00A0admin', 'admin\uFEFF', 'admin\u2028', ' admin', 'ad\u0000min'])
+      assert.equal(
+        await code(trust.verify(idToken(k, { sub, groups: ['admins'] }))),
+        'ERR_FEDERATION_MAPPING',
+        JSON.stringify(sub),
+      );
+    assert.equal((await trust.verify(idToken(k, { sub: 'admin', groups: ['admins'] }))).subject, 'admin');
+  });
+
+  it('a group "admins\\u00A0" is not the group "admins"', async () => {
+    assert.equal(
+      await code(trust.verify(idToken(k, { sub: 'bob', groups: ['admins\u00A0'] }))),
+      'ERR_FEDERATION_CONDITION_FAILED',
+    );
+  });
+});

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import { verifySamlAssertion } from '../../src/federation/saml.js';
-import { assertionXml, clock, NOW, other, sign, trust } from './saml-helpers.js';
+import { SignedXml } from 'xml-crypto';
+import { MAX_SAML_DEPTH, SamlTrust, verifySamlAssertion } from '../../src/federation/saml.js';
+import { makePki } from '../mtls/certs.js';
+import { assertionXml, clock, NOW, other, privatePem, sign, trust } from './saml-helpers.js';
 
 function code(fn: () => unknown): string {
   try {
@@ -154,5 +158,172 @@ describe('SAML 2.0 assertion verification', () => {
       code(() => verifySamlAssertion('<a><b></a>', trust, clock)),
       'ERR_FEDERATION_TOKEN_INVALID',
     );
+  });
+
+  it('an assertion whose signature carries 60 References is refused before any digest is computed', () => {
+    const signed = sign(assertionXml('alice@acme.example'));
+    const ref = /<Reference[\s\S]*?<\/Reference>/.exec(signed)![0];
+    const flooded = signed.replace(ref, ref.repeat(60));
+    const original = SignedXml.prototype.checkSignature;
+    let calls = 0;
+    SignedXml.prototype.checkSignature = function (this: SignedXml, ...a: never[]) {
+      calls++;
+      return (original as (...x: never[]) => boolean).apply(this, a);
+    } as typeof original;
+    try {
+      assert.equal(
+        code(() => verifySamlAssertion(flooded, trust, clock)),
+        'ERR_FEDERATION_TOKEN_INVALID',
+      );
+      // two References, and a Reference hidden elsewhere in the document, are refused the same way
+      assert.equal(
+        code(() => verifySamlAssertion(signed.replace(ref, ref + ref), trust, clock)),
+        'ERR_FEDERATION_TOKEN_INVALID',
+      );
+      const dsigRef = ref.replace('<Reference', '<Reference xmlns="http://www.w3.org/2000/09/xmldsig#"');
+      const hidden = signed.replace('</saml:Issuer>', `</saml:Issuer><saml:Advice>${dsigRef}</saml:Advice>`);
+      assert.equal(
+        code(() => verifySamlAssertion(hidden, trust, clock)),
+        'ERR_FEDERATION_TOKEN_INVALID',
+      );
+      assert.equal(calls, 0);
+    } finally {
+      SignedXml.prototype.checkSignature = original;
+    }
+  });
+
+  it('a Reference that does not point at the signed assertion is refused', () => {
+    const signed = sign(assertionXml('alice@acme.example'));
+    assert.equal(
+      code(() => verifySamlAssertion(signed.replace('URI="#_a1"', 'URI="#_other"'), trust, clock)),
+      'ERR_FEDERATION_TOKEN_INVALID',
+    );
+  });
+
+  it('a signing certificate that is not the IdP one is refused before the digests', () => {
+    const pki = makePki([]);
+    try {
+      writeFileSync(path.join(pki.dir, 'idp.key'), privatePem);
+      pki.ossl('req', '-x509', '-key', 'idp.key', '-out', 'idp.crt', '-subj', '/CN=idp', '-days', '2');
+      const idpCert = readFileSync(path.join(pki.dir, 'idp.crt'), 'utf8');
+      const b64 = (pem: string | Buffer) => String(pem).replace(/-----[^-]+-----|\s/g, '');
+      const signed = sign(assertionXml('alice@acme.example'));
+      const withCert = (c: string) =>
+        signed.replace(
+          '</SignatureValue>',
+          `</SignatureValue><KeyInfo><X509Data><X509Certificate>${c}</X509Certificate></X509Data></KeyInfo>`,
+        );
+      const original = SignedXml.prototype.checkSignature;
+      let calls = 0;
+      SignedXml.prototype.checkSignature = function (this: SignedXml, ...a: never[]) {
+        calls++;
+        return (original as (...x: never[]) => boolean).apply(this, a);
+      } as typeof original;
+      try {
+        // an attacker's self-signed certificate, and one that does not parse
+        for (const c of [b64(pki.ca), 'bm90IGEgY2VydA=='])
+          assert.equal(
+            code(() => verifySamlAssertion(withCert(c), trust, clock)),
+            'ERR_FEDERATION_TOKEN_INVALID',
+          );
+        assert.equal(calls, 0);
+      } finally {
+        SignedXml.prototype.checkSignature = original;
+      }
+      // the IdP's own certificate in KeyInfo, configured as a certificate or as its public key, is accepted
+      assert.equal(
+        verifySamlAssertion(withCert(b64(idpCert)), { ...trust, cert: idpCert }, clock).sub,
+        'alice@acme.example',
+      );
+      assert.equal(verifySamlAssertion(withCert(b64(idpCert)), trust, clock).sub, 'alice@acme.example');
+    } finally {
+      pki.dispose();
+    }
+  });
+
+  it('refuses documents nested too deep or with too many nodes, before any signature work', () => {
+    const deep = `${'<a>'.repeat(MAX_SAML_DEPTH + 5)}${'</a>'.repeat(MAX_SAML_DEPTH + 5)}`;
+    assert.equal(
+      code(() => verifySamlAssertion(deep, trust, clock)),
+      'ERR_INPUT_TOO_LARGE',
+    );
+    const wide = `<a>${'<b/>'.repeat(20_000)}</a>`;
+    assert.equal(
+      code(() => verifySamlAssertion(wide, trust, clock)),
+      'ERR_INPUT_TOO_LARGE',
+    );
+    const signedDeep = sign(
+      assertionXml(
+        'alice@acme.example',
+        '_a1',
+        `<saml:Advice>${'<x>'.repeat(40)}${'</x>'.repeat(40)}</saml:Advice>`,
+      ),
+    );
+    assert.equal(
+      code(() => verifySamlAssertion(signedDeep, trust, clock)),
+      'ERR_INPUT_TOO_LARGE',
+    );
+  });
+
+  it('trims only XML whitespace: "\\u00A0admin", "admin\\uFEFF", "admin\\u2028" are not "admin"', () => {
+    for (const nameId of ['\u00A0admin', 'admin\uFEFF']) {
+      const c = verifySamlAssertion(sign(assertionXml(nameId)), trust, clock);
+      assert.equal(c.sub, nameId);
+    }
+    // the XML parser would turn U+2028 (and U+0085, U+2029) into a line feed: such documents are refused
+    // (an IdP that signed "admin\n" and a document carrying "admin\u2028" instead would otherwise verify)
+    const signedLf = sign(assertionXml('admin\n'));
+    assert.equal(verifySamlAssertion(signedLf, trust, clock).sub, 'admin');
+    for (const ch of ['\u2028', '\u0085', '\u2029'])
+      assert.equal(
+        code(() => verifySamlAssertion(signedLf.replace('admin\n', `admin${ch}`), trust, clock)),
+        'ERR_FEDERATION_TOKEN_INVALID',
+      );
+    // XML whitespace around a NameID is layout, and is removed
+    assert.equal(verifySamlAssertion(sign(assertionXml('\n\t admin \r\n')), trust, clock).sub, 'admin');
+    // mapped to an identity, such a subject is refused rather than passed for "admin"
+    const t = new SamlTrust({ ...trust, attribute_mapping: { subject: 'assertion.sub' } }, clock);
+    for (const nameId of ['\u00A0admin', 'admin\uFEFF', 'admin\u200B'])
+      assert.equal(
+        code(() => t.verify(sign(assertionXml(nameId)))),
+        'ERR_FEDERATION_MAPPING',
+      );
+    assert.equal(t.verify(sign(assertionXml('admin'))).subject, 'admin');
+  });
+
+  it('an attribute value "admins\\u00A0" is not the group "admins"', () => {
+    const x = sign(assertionXml('bob@acme.example').replace('>admins<', '>admins\u00A0<'));
+    assert.deepEqual(verifySamlAssertion(x, trust, clock).attributes, { groups: ['admins\u00A0', 'devs'] });
+    const t = new SamlTrust(
+      {
+        ...trust,
+        attribute_mapping: { subject: 'assertion.sub' },
+        attribute_condition: "'admins' in assertion.attributes.groups",
+      },
+      clock,
+    );
+    assert.equal(
+      code(() => t.verify(x)),
+      'ERR_FEDERATION_CONDITION_FAILED',
+    );
+  });
+
+  it("attributes are lists with one value or many: docs/config.md's condition works for both", () => {
+    const one = sign(
+      assertionXml('bob@acme.example').replace('<saml:AttributeValue>devs</saml:AttributeValue>', ''),
+    );
+    assert.deepEqual(verifySamlAssertion(one, trust, clock).attributes, { groups: ['admins'] });
+    const t = new SamlTrust(
+      {
+        ...trust,
+        attribute_mapping: { subject: 'assertion.sub', groups: 'assertion.attributes.groups' },
+        attribute_condition: "'admins' in assertion.attributes.groups",
+      },
+      clock,
+    );
+    assert.deepEqual(t.verify(one).attributes, { groups: ['admins'] });
+    assert.deepEqual(t.verify(sign(assertionXml('bob@acme.example'))).attributes, {
+      groups: ['admins', 'devs'],
+    });
   });
 });
