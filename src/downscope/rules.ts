@@ -9,6 +9,25 @@ export interface AccessRule {
 }
 
 export const MAX_RULES = 32;
+
+/**
+ * Why a resource name (or prefix) is not canonical, or undefined when it is. Matching is a plain prefix
+ * match, so `bucket/acme/public/../private/x` would pass a `bucket/acme/public/` boundary and reach
+ * `private/` wherever the name is resolved as a path: dot segments, empty segments (`//`), percent-encoding
+ * (`%2e%2e`, `%2F`), backslashes and control characters (NUL included) are refused, not normalised. One
+ * leading and one trailing `/` are allowed.
+ */
+export function nonCanonicalResource(name: string): string | undefined {
+  if (/[%\\\u0000-\u001f\u007f]/.test(name)) return 'percent-encoding, a backslash or a control character';
+  const segs = name.split('/');
+  if (segs.length > 1 && segs[0] === '') segs.shift();
+  if (segs.length > 1 && segs[segs.length - 1] === '') segs.pop();
+  for (const s of segs) {
+    if (s === '.' || s === '..') return 'a dot segment';
+    if (s === '' && name !== '') return 'an empty segment';
+  }
+  return undefined;
+}
 const MAX_PERMS = 64;
 
 /** Structural validation of hostile rule lists (limits on count and length). */
@@ -32,6 +51,8 @@ export function parseRules(v: unknown, allowCondition: boolean): AccessRule[] {
     ) {
       throw new DownscopeInvalidError('a rule is malformed');
     }
+    const why = nonCanonicalResource(o.resource_prefix);
+    if (why) throw new DownscopeInvalidError(`a rule's resource_prefix holds ${why}`);
     const rule: AccessRule = { resource_prefix: o.resource_prefix, permissions: o.permissions as string[] };
     if (typeof o.condition === 'string') rule.condition = o.condition;
     return rule;

@@ -8,10 +8,11 @@ import {
   DownscopeDeniedError,
   DownscopeExpiredError,
   DownscopeInvalidError,
+  DownscopeResourceInvalidError,
   DownscopeWidensGrantError,
 } from '../errors/dpop.js';
 import { openDir, peekHeader } from './jwe.js';
-import { type AccessRule, narrows, parseRules } from './rules.js';
+import { type AccessRule, narrows, nonCanonicalResource, parseRules } from './rules.js';
 
 export const MAX_DOWNSCOPED_TOKEN_SIZE = 32_768;
 
@@ -178,6 +179,8 @@ function verifyWith(
   if (resource !== undefined || permission !== undefined) {
     if (typeof resource !== 'string' || typeof permission !== 'string')
       throw new InvalidArgumentError('resource and permission go together');
+    const why = nonCanonicalResource(resource);
+    if (why) throw new DownscopeResourceInvalidError(`the requested resource name holds ${why}`);
     const allowed = rules.some((r) => {
       if (!resource.startsWith(r.resource_prefix) || !r.permissions.includes(permission)) return false;
       if (r.condition === undefined) return true;

@@ -74,6 +74,14 @@ export class DownscopeDeniedError extends OfftokenError {
   override readonly code: string = 'ERR_DOWNSCOPE_DENIED';
 }
 
+/**
+ * The requested resource name is not in canonical form (a `.`/`..` segment, an empty segment, `%`, `\`, a
+ * control character): refused rather than prefix-matched, since the storage behind may resolve it elsewhere.
+ */
+export class DownscopeResourceInvalidError extends OfftokenError {
+  override readonly code: string = 'ERR_DOWNSCOPE_RESOURCE_INVALID';
+}
+
 /** An attenuated token's HMAC chain does not verify: tampered, removed or reordered caveat, wrong root key. */
 export class AttenuationInvalidError extends OfftokenError {
   override readonly code: string = 'ERR_ATTENUATION_INVALID';

@@ -96,8 +96,7 @@ function checkSignatureShape(doc: Document, sig: Element, idpKey: Buffer): void 
   const ref = one(signedInfo, DSIG, 'Reference', 'Reference in SignedInfo');
   const parent = sig.parentNode as Element | null;
   if (
-    !parent ||
-    parent.nodeType !== 1 ||
+    parent?.nodeType !== 1 ||
     !((parent.namespaceURI === SAML && parent.localName === 'Assertion') || parent.localName === 'Response')
   )
     throw bad('the signature must sit in the Assertion (or Response) it signs');

@@ -136,6 +136,36 @@ describe('downscoped tokens', () => {
     const generous = new DownscopedTokenVerifier({ ...vopts, celBudget: { maxCost: 1_000_000 } });
     assert.equal(generous.verify(wide, { resource: 'bucket/acme/a.csv', permission: 'read' }).sub, 'alice');
   });
+  it('refuses resource names that are not canonical instead of prefix-matching them', () => {
+    const d = new DownscopedTokenDeriver(inter.token, inter.sessionKey, { clock });
+    const t = d.derive([{ resource_prefix: 'bucket/acme/public/', permissions: ['read'] }]);
+    const verifier = new DownscopedTokenVerifier(vopts);
+    for (const resource of [
+      'bucket/acme/public/../private/x',
+      'bucket/acme/public/./x',
+      'bucket/acme/public//x',
+      'bucket/acme/public/%2e%2e/private/x',
+      'bucket/acme/public/%2E%2e/private/x',
+      'bucket/acme/public/..%2Fprivate/x',
+      'bucket/acme/public/..%2fprivate%2Fx',
+      'bucket/acme/public/..\\private\\x',
+      'bucket/acme/public/x\u0000.csv',
+      'bucket/acme/public/..',
+      'bucket/acme/public/.',
+      'bucket/acme/public/x/..',
+    ])
+      code(() => verifier.verify(t, { resource, permission: 'read' }), 'ERR_DOWNSCOPE_RESOURCE_INVALID');
+    assert.equal(
+      verifier.verify(t, { resource: 'bucket/acme/public/x..y/.z', permission: 'read' }).sub,
+      'alice',
+    );
+    assert.equal(verifier.verify(t, { resource: 'bucket/acme/public/x/', permission: 'read' }).sub, 'alice');
+    // a rule's own prefix is held to the same rule, when deriving and when verifying
+    code(
+      () => d.derive([{ resource_prefix: 'bucket/acme/public/../', permissions: ['read'] }]),
+      'ERR_DOWNSCOPE_INVALID',
+    );
+  });
   it('rejects a boundary that widens the grant', () => {
     const d = new DownscopedTokenDeriver(inter.token, inter.sessionKey, { clock });
     code(
