@@ -308,9 +308,24 @@ export class CelEngine {
   }
 }
 
-let shared: CelEngine | undefined;
-/** The engine with the default budget, shared by every verifier that is not given its own. */
+const engines = new Map<string, CelEngine>();
+/**
+ * The engine for a budget (the default one when none is given), shared by every verifier and mapper with
+ * that budget so they share its program cache; at most 16 distinct budgets are kept.
+ */
+export function celEngineFor(budget: Partial<CelBudget> = {}): CelEngine {
+  const resolved = celBudget(budget);
+  const key = JSON.stringify(resolved);
+  let e = engines.get(key);
+  if (!e) {
+    if (engines.size >= 16) engines.clear();
+    e = new CelEngine(resolved);
+    engines.set(key, e);
+  }
+  return e;
+}
+
+/** The engine with the default budget. */
 export function defaultCelEngine(): CelEngine {
-  shared ??= new CelEngine();
-  return shared;
+  return celEngineFor();
 }

@@ -2,6 +2,7 @@ export { type CelBudget, celBudget, DEFAULT_CEL_BUDGET } from './budget.js';
 export {
   CelEngine,
   CelProgram,
+  celEngineFor,
   defaultCelEngine,
   MAX_CEL_BRACKET_DEPTH,
   MAX_CEL_EXPRESSION_CHARS,

@@ -18,7 +18,11 @@ export const MAX_RULES = 32;
  * leading and one trailing `/` are allowed.
  */
 export function nonCanonicalResource(name: string): string | undefined {
-  if (/[%\\\u0000-\u001f\u007f]/.test(name)) return 'percent-encoding, a backslash or a control character';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x25 /* % */ || c === 0x5c /* \\ */)
+      return 'percent-encoding, a backslash or a control character';
+  }
   const segs = name.split('/');
   if (segs.length > 1 && segs[0] === '') segs.shift();
   if (segs.length > 1 && segs[segs.length - 1] === '') segs.pop();
@@ -28,6 +32,7 @@ export function nonCanonicalResource(name: string): string | undefined {
   }
   return undefined;
 }
+
 const MAX_PERMS = 64;
 
 /** Structural validation of hostile rule lists (limits on count and length). */

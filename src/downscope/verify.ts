@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { CelBudget } from '../cel/budget.js';
-import { CelEngine, type CelProgram, defaultCelEngine } from '../cel/engine.js';
+import { type CelEngine, type CelProgram, celEngineFor } from '../cel/engine.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type AsymmetricAlg, isAsymmetricAlg, parseCompact, verifySignature } from '../dpop/jws.js';
 import { InvalidArgumentError } from '../errors/base.js';
@@ -103,8 +103,7 @@ export function verifyDownscopedToken(token: string, o: VerifyDownscopedOptions)
   return verifyWith(token, o, undefined, engineFor(o));
 }
 
-const engineFor = (o: VerifyDownscopedOptions): CelEngine =>
-  o.celBudget === undefined ? defaultCelEngine() : new CelEngine(o.celBudget);
+const engineFor = (o: VerifyDownscopedOptions): CelEngine => celEngineFor(o.celBudget);
 
 const INTERMEDIARY_CACHE_SIZE = 1024;
 

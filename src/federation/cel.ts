@@ -1,6 +1,6 @@
 import type { CelInput } from '@bufbuild/cel';
 import type { CelBudget } from '../cel/budget.js';
-import { CelEngine, type CelProgram, defaultCelEngine } from '../cel/engine.js';
+import { type CelEngine, type CelProgram, celEngineFor, defaultCelEngine } from '../cel/engine.js';
 import { FederationConditionFailedError, FederationMappingError } from '../errors/server.js';
 
 const MAX_EXPR_CHARS = 4096;
@@ -96,7 +96,7 @@ export class CelAttributeMapper {
     policy: PolicyConfig = {},
     budget?: Partial<CelBudget>,
   ) {
-    this.engine = budget === undefined ? defaultCelEngine() : new CelEngine(budget);
+    this.engine = celEngineFor(budget);
     if (typeof mapping !== 'object' || mapping === null || typeof mapping.subject !== 'string')
       throw new FederationMappingError('attribute mapping needs a subject expression');
     this.mapping = Object.entries(mapping).map(([k, e]) => [k, compile(this.engine, e, `mapping ${k}`)]);
