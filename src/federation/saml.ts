@@ -121,6 +121,29 @@ function checkSignatureShape(doc: Document, sig: Element, idpKey: Buffer): void 
   }
 }
 
+/** What checkSignature does first (xml-crypto 6 `SignedXml`), reached for its SignatureValue step alone. */
+interface SignedXmlInternals {
+  signatureAlgorithm?: string;
+  signatureValue?: string;
+  getCanonSignedInfoXml?: (doc: Document) => string;
+  findSignatureAlgorithm?: (name?: string) => { verifySignature(s: string, k: string, v: string): boolean };
+}
+
+/** Fails closed if xml-crypto ever drops these internals (a test then fails, rather than a check vanishing). */
+function signedInfoVerifies(sig: SignedXmlInternals, doc: Document, publicCert: string): boolean {
+  try {
+    if (typeof sig.getCanonSignedInfoXml !== 'function' || typeof sig.findSignatureAlgorithm !== 'function')
+      return false;
+    if (typeof sig.signatureValue !== 'string') return false;
+    const canon = sig.getCanonSignedInfoXml(doc);
+    return sig
+      .findSignatureAlgorithm(sig.signatureAlgorithm)
+      .verifySignature(canon, publicCert, sig.signatureValue);
+  } catch {
+    return false;
+  }
+}
+
 function children(el: Element, ns: string, name: string): Element[] {
   const out: Element[] = [];
   for (let n = el.firstChild; n; n = n.nextSibling)
@@ -177,14 +200,24 @@ export function verifySamlAssertion(
     throw bad('the configured IdP certificate cannot be read');
   }
   checkSignatureShape(doc, sigs[0] as Element, idpKey);
+  const publicCert = key.export({ type: 'spki', format: 'pem' }) as string;
   const sig = new SignedXml({
-    publicCert: key.export({ type: 'spki', format: 'pem' }) as string,
+    publicCert,
     // never take a key from the document
     getCertFromKeyInfo: () => null,
   });
-  let signed: string[];
   try {
     sig.loadSignature(sigs[0] as never);
+  } catch {
+    throw bad('the XML signature cannot be read');
+  }
+  // The SignatureValue over SignedInfo is checked with the IdP key first, with xml-crypto's own
+  // canonicalization and algorithm: only then are the Reference digests computed (checkSignature does
+  // them first, so a self-signed document would cost a digest pass over the whole document).
+  if (!signedInfoVerifies(sig as unknown as SignedXmlInternals, doc, publicCert))
+    throw bad('the XML signature does not verify with the IdP key');
+  let signed: string[];
+  try {
     if (!sig.checkSignature(xml)) throw new Error('invalid');
     signed = sig.getSignedReferences();
   } catch {

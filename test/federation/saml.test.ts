@@ -192,6 +192,35 @@ describe('SAML 2.0 assertion verification', () => {
     }
   });
 
+  it('a well-formed assertion signed by another key is refused before any Reference digest', () => {
+    const x = sign(
+      assertionXml('alice@acme.example'),
+      undefined,
+      other.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    );
+    const original = SignedXml.prototype.checkSignature;
+    let calls = 0;
+    SignedXml.prototype.checkSignature = function (this: SignedXml, ...a: never[]) {
+      calls++;
+      return (original as (...x: never[]) => boolean).apply(this, a);
+    } as typeof original;
+    try {
+      assert.equal(
+        code(() => verifySamlAssertion(x, trust, clock)),
+        'ERR_FEDERATION_TOKEN_INVALID',
+      );
+      assert.equal(calls, 0);
+      // the IdP's own signature goes on to the digests
+      assert.equal(
+        verifySamlAssertion(sign(assertionXml('alice@acme.example')), trust, clock).sub,
+        'alice@acme.example',
+      );
+      assert.equal(calls, 1);
+    } finally {
+      SignedXml.prototype.checkSignature = original;
+    }
+  });
+
   it('a Reference that does not point at the signed assertion is refused', () => {
     const signed = sign(assertionXml('alice@acme.example'));
     assert.equal(
