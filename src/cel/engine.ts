@@ -49,12 +49,6 @@ const isSubtype = (v: CelValue | undefined, t: CelType): boolean => {
   return vt.kind === t.kind && vt.name === t.name;
 };
 
-function signatureMatches(f: CelFunc, target: CelValue | undefined, args: CelValue[]): boolean {
-  if (args.length !== f.arguments.length) return false;
-  if (f.target === undefined ? target !== undefined : !isSubtype(target, f.target)) return false;
-  return args.every((a, i) => isSubtype(a, f.arguments[i]!));
-}
-
 /** Refuses a produced string, bytes or list beyond the value size (a doubling chain grows exponentially). */
 function checkResult(m: CelMeter, r: CelResult | undefined): void {
   if (r === undefined || isCelError(r)) return;
@@ -65,10 +59,16 @@ function checkResult(m: CelMeter, r: CelResult | undefined): void {
 type FuncShape = Pick<CelFunc, 'id' | 'name' | 'target' | 'arguments' | 'result' | 'call'>;
 const asFunc = (f: FuncShape): CelFunc => ({ [FUNC_BRAND]: {}, ...f }) as unknown as CelFunc;
 
+/** Types whose values have a size (or, for dyn, may have one). */
+const SIZED = new Set(['string', 'bytes', 'list', 'map', 'dyn']);
+const sized = (t: CelType | undefined) => t !== undefined && (t.kind !== 'scalar' || SIZED.has(t.name));
+
 /**
- * A standard function wrapped to charge the running meter: 1 plus its string/bytes operands' lengths.
- * Equality and `in` are charged the size of what they compare and `contains`/`matches` their quadratic
- * bound before they run; list `+` is replaced by an append that charges the elements it copies.
+ * A standard function wrapped to charge the running meter 1 plus its string/bytes operands' lengths (a call
+ * on numbers, booleans, timestamps or durations only is constant work, already paid for by the node count
+ * of a comprehension body, and is left as is). Equality and `in` are charged the size of what they compare
+ * and `contains`/`matches` their quadratic bound before they run; list `+` is replaced by an append that
+ * charges the elements it copies.
  */
 function metered(f: CelFunc): CelFunc {
   const base = { id: f.id, name: f.name, target: f.target, arguments: f.arguments, result: f.result };
@@ -81,41 +81,71 @@ function metered(f: CelFunc): CelFunc {
         return concatLists(args[0] as CelList, args[1] as CelList, current);
       },
     });
-  const pre = f.name === '_==_' || f.name === '_!=_' || f.name === '@in';
-  const quadratic = f.name === 'contains' || f.name === 'matches';
+  const grows = sized(f.result);
+  if (!grows && !sized(f.target) && !f.arguments.some(sized)) return f;
+  if (f.name === '_==_' || f.name === '_!=_' || f.name === '@in') {
+    // Equality stops within the unfolded size of its left operand (sizes are compared first), so that is
+    // what it is charged; `x in list` compares x with each element, `x in map` looks x up.
+    const inList = f.name === '@in' && f.arguments[1]!.kind === 'list';
+    const inMap = f.name === '@in' && !inList;
+    const needleType = f.arguments[0]!;
+    return asFunc({
+      ...base,
+      call(id, target, args) {
+        const m = current;
+        if (!m) return f.call(id, target, args);
+        if (target !== undefined || args.length !== 2) return undefined;
+        if (inList && !isCelList(args[1]!)) return undefined;
+        if (inMap && !(isCelMap(args[1]!) && isSubtype(args[0], needleType))) return undefined;
+        const needle = chargeDeep(args[0], m);
+        if (inList) m.charge((args[1] as CelList).size * needle);
+        return f.call(id, target, args);
+      },
+    });
+  }
+  if (f.name === 'contains' || f.name === 'matches') {
+    const isMatches = f.name === 'matches';
+    return asFunc({
+      ...base,
+      call(id, target, args) {
+        const m = current;
+        if (!m) return f.call(id, target, args);
+        const pattern = args[0];
+        if (typeof target !== 'string' || typeof pattern !== 'string' || args.length !== 1) return undefined;
+        if (isMatches) {
+          const w = patternWeight(pattern);
+          m.charge(1 + w * REGEX_COMPILE_UNITS + (target.length + 1) * w);
+        } else m.charge(1 + target.length + pattern.length + target.length * pattern.length);
+        return f.call(id, target, args);
+      },
+    });
+  }
   return asFunc({
     ...base,
     call(id, target, args) {
-      const m = current;
-      if (!m) return f.call(id, target, args);
-      if (pre || quadratic) {
-        if (!signatureMatches(f, target, args)) return undefined;
-        if (pre) {
-          m.charge(1);
-          // `x in map` is a lookup; `x in list` and equality walk both values
-          if (f.name !== '@in' || isCelList(args[1]!)) chargeDeep(args[1], m);
-          chargeDeep(args[0], m);
-        } else {
-          const text = scalarSize(target);
-          const pattern = scalarSize(args[0]);
-          if (f.name === 'matches') {
-            const w = regexWeight(args[0] as string);
-            m.charge(1 + w * REGEX_COMPILE_UNITS + (text + 1) * w);
-          } else m.charge(1 + text + pattern + text * pattern);
-        }
-        const r = f.call(id, target, args);
-        checkResult(m, r);
-        return r;
-      }
       const r = f.call(id, target, args);
-      if (r === undefined) return undefined;
-      let units = 1 + scalarSize(target);
-      for (const a of args) units += scalarSize(a);
+      const m = current;
+      if (r === undefined || !m) return r;
+      let units = 1;
+      if (target !== undefined) units += scalarSize(target);
+      for (let i = 0; i < args.length; i++) units += scalarSize(args[i]);
       m.charge(units);
-      checkResult(m, r);
+      if (grows) checkResult(m, r);
       return r;
     },
   });
+}
+
+const weights = new Map<string, number>();
+/** regexWeight, remembered per pattern (bounded) since a condition applies one pattern to many values. */
+function patternWeight(p: string): number {
+  let w = weights.get(p);
+  if (w === undefined) {
+    w = regexWeight(p);
+    if (weights.size >= 256) weights.clear();
+    weights.set(p, w);
+  }
+  return w;
 }
 
 /** Charges a comprehension, when it starts, its range size times the size of its loop body. */
@@ -228,31 +258,36 @@ export class CelProgram {
    * throws ERR_CEL_COST_EXCEEDED even when the expression would have absorbed the error (`x || true`).
    */
   evaluate(bindings: Record<string, CelInput>): { value: CelValue } | { error: string } {
-    return this.#metered((m) => {
-      const r = this.run(bindings);
-      if (m.exceeded) m.fail(m.exceeded);
-      return isCelError(r) ? { error: r.message } : { value: r };
-    });
+    const m = new CelMeter(this.budget);
+    const r = this.#run(bindings, m);
+    return isCelError(r) ? { error: r.message } : { value: r };
   }
 
   /** As `evaluate`, with the value converted to plain JSON-like data (ints to numbers, maps to objects). */
   evaluateJson(bindings: Record<string, CelInput>): { value: unknown } | { error: string } {
-    return this.#metered((m) => {
-      const r = this.run(bindings);
-      if (m.exceeded) m.fail(m.exceeded);
-      return isCelError(r) ? { error: r.message } : { value: fromCel(r, m) };
-    });
-  }
-
-  #metered<T>(fn: (m: CelMeter) => T): T {
     const m = new CelMeter(this.budget);
+    const r = this.#run(bindings, m);
+    if (isCelError(r)) return { error: r.message };
     const outer = current;
     current = m;
     try {
-      return fn(m);
+      return { value: fromCel(r, m) };
     } finally {
       current = outer;
     }
+  }
+
+  #run(bindings: Record<string, CelInput>, m: CelMeter): CelResult {
+    const outer = current;
+    current = m;
+    let r: CelResult;
+    try {
+      r = this.run(bindings);
+    } finally {
+      current = outer;
+    }
+    if (m.exceeded) m.fail(m.exceeded);
+    return r;
   }
 }
 

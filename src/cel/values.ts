@@ -63,10 +63,16 @@ export function scalarSize(v: unknown): number {
 }
 
 /**
- * Nodes plus string/bytes lengths of a value, walked iteratively and charged as it goes: a value built as a
- * DAG (`[x, x]` repeated) is exponentially larger unfolded than in memory, and equality walks it unfolded.
+ * Charges, and returns, the nodes plus string/bytes lengths of a value, walked iteratively: a value built as
+ * a DAG (`[x, x]` repeated) is exponentially larger unfolded than in memory, and equality walks it unfolded.
+ * The walk stops as soon as it would overspend.
  */
-export function chargeDeep(v: unknown, meter: CelMeter): void {
+export function chargeDeep(v: unknown, meter: CelMeter): number {
+  if (!isCelList(v as CelValue) && !isCelMap(v as CelValue)) {
+    const units = 1 + scalarSize(v);
+    meter.charge(units);
+    return units;
+  }
   const stack: unknown[] = [v];
   let units = 0;
   const limit = meter.remaining;
@@ -79,6 +85,7 @@ export function chargeDeep(v: unknown, meter: CelMeter): void {
       for (const [k, e] of x as unknown as Iterable<[unknown, unknown]>) stack.push(k, e);
   }
   meter.charge(units);
+  return units;
 }
 
 /**
