@@ -18,17 +18,24 @@ export const MAX_RULES = 32;
  * leading and one trailing `/` are allowed.
  */
 export function nonCanonicalResource(name: string): string | undefined {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
+  const n = name.length;
+  let start = 0;
+  // one pass; a virtual '/' at the end closes the last segment
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? name.charCodeAt(i) : 0x2f;
     if (c < 0x20 || c === 0x7f || c === 0x25 /* % */ || c === 0x5c /* \\ */)
       return 'percent-encoding, a backslash or a control character';
-  }
-  const segs = name.split('/');
-  if (segs.length > 1 && segs[0] === '') segs.shift();
-  if (segs.length > 1 && segs[segs.length - 1] === '') segs.pop();
-  for (const s of segs) {
-    if (s === '.' || s === '..') return 'a dot segment';
-    if (s === '' && name !== '') return 'an empty segment';
+    if (c !== 0x2f) continue;
+    const len = i - start;
+    // a leading '/' (i === 0) and a trailing one (the virtual close at i === n) are allowed
+    if (len === 0 && i !== 0 && i !== n) return 'an empty segment';
+    if (
+      (len === 1 || len === 2) &&
+      name.charCodeAt(start) === 0x2e &&
+      (len === 1 || name.charCodeAt(start + 1) === 0x2e)
+    )
+      return 'a dot segment';
+    start = i + 1;
   }
   return undefined;
 }
