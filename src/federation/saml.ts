@@ -9,6 +9,7 @@ import { CelAttributeMapper, type PolicyConfig } from './cel.js';
 import type { FederatedIdentity } from './oidc.js';
 
 const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 export const MAX_SAML_BYTES = 256 * 1024;
 /** Nodes (elements, attributes, text) and element depth of a document, checked before any signature work. */
@@ -97,7 +98,10 @@ function checkSignatureShape(doc: Document, sig: Element, idpKey: Buffer): void 
   const parent = sig.parentNode as Element | null;
   if (
     parent?.nodeType !== 1 ||
-    !((parent.namespaceURI === SAML && parent.localName === 'Assertion') || parent.localName === 'Response')
+    !(
+      (parent.namespaceURI === SAML && parent.localName === 'Assertion') ||
+      (parent.namespaceURI === SAMLP && parent.localName === 'Response')
+    )
   )
     throw bad('the signature must sit in the Assertion (or Response) it signs');
   const id = parent.getAttribute('ID');

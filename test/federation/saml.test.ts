@@ -221,6 +221,23 @@ describe('SAML 2.0 assertion verification', () => {
     }
   });
 
+  it('a signed Response carrying the assertion still verifies under the one-Reference rule', () => {
+    const response =
+      '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0">' +
+      `<saml:Issuer>https://idp.example</saml:Issuer>${assertionXml('alice@acme.example')}</samlp:Response>`;
+    const signed = sign(response, "//*[local-name(.)='Response']");
+    assert.equal(verifySamlAssertion(signed, trust, clock).sub, 'alice@acme.example');
+    // a Response outside the SAML protocol namespace is not one
+    const foreign = sign(
+      response.replaceAll('urn:oasis:names:tc:SAML:2.0:protocol', 'urn:example:not-saml'),
+      "//*[local-name(.)='Response']",
+    );
+    assert.equal(
+      code(() => verifySamlAssertion(foreign, trust, clock)),
+      'ERR_FEDERATION_TOKEN_INVALID',
+    );
+  });
+
   it('a Reference that does not point at the signed assertion is refused', () => {
     const signed = sign(assertionXml('alice@acme.example'));
     assert.equal(
