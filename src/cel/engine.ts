@@ -61,7 +61,8 @@ const asFunc = (f: FuncShape): CelFunc => ({ [FUNC_BRAND]: {}, ...f }) as unknow
 
 /** Types whose values have a size (or, for dyn, may have one). */
 const SIZED = new Set(['string', 'bytes', 'list', 'map', 'dyn']);
-const sized = (t: CelType | undefined) => t !== undefined && (t.kind !== 'scalar' || SIZED.has(t.name));
+const sized = (t: CelType | undefined) =>
+  t !== undefined && (t.kind === 'list' || t.kind === 'map' || (t.kind === 'scalar' && SIZED.has(t.name)));
 
 /**
  * A standard function wrapped to charge the running meter 1 plus its string/bytes operands' lengths (a call
