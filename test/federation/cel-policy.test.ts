@@ -60,7 +60,15 @@ describe('federation policy lists (allowed_scopes, default_scopes, allowed_audie
   });
 
   it('refuses mapped claims over 16 KiB of JSON', () => {
-    const m = new CelAttributeMapper({ subject: 'assertion.sub', blob: 'assertion.blob' });
+    // a larger CEL value size than the default, so that the mapped-claims limit is the one reached
+    const m = new CelAttributeMapper(
+      { subject: 'assertion.sub', blob: 'assertion.blob' },
+      undefined,
+      {},
+      {
+        maxValueSize: 32 * 1024,
+      },
+    );
     assert.equal(
       code(() => m.map({ ...claims, blob: 'x'.repeat(16 * 1024) })),
       'ERR_FEDERATION_MAPPING',
@@ -68,6 +76,14 @@ describe('federation policy lists (allowed_scopes, default_scopes, allowed_audie
     assert.equal(
       (m.map({ ...claims, blob: 'x'.repeat(16 * 1024 - 20) }).attributes.blob as string).length,
       16 * 1024 - 20,
+    );
+  });
+
+  it('with the default CEL budget, a claim over its value size is ERR_CEL_COST_EXCEEDED first', () => {
+    const m = new CelAttributeMapper({ subject: 'assertion.sub', blob: 'assertion.blob' });
+    assert.equal(
+      code(() => m.map({ ...claims, blob: 'x'.repeat(16 * 1024) })),
+      'ERR_CEL_COST_EXCEEDED',
     );
   });
 });

@@ -329,6 +329,8 @@ describe('tokens too big to revoke are never issued (issue 17 item 5)', () => {
       bodyLimit: 16 * 1024,
       federation: {
         providers: [oidc(IDP, { allowed_scopes: scopes, allowed_audiences: [REPORTS] })],
+        // room for a claim larger than the default CEL value size: this is about the token size limit
+        cel_budget: { max_value_size: 32 * 1024 },
       },
     });
     svc = addClient(s, 'svc', 'ed25519', { scopes, audiences: [REPORTS] });
@@ -373,7 +375,10 @@ describe('tokens too big to revoke are never issued (issue 17 item 5)', () => {
 
   it('refuses mapped claims over 16 KiB of JSON with invalid_grant', async () => {
     const wide = await startServer({
-      federation: { providers: [oidc(IDP, { allowed_audiences: [REPORTS] })] },
+      federation: {
+        providers: [oidc(IDP, { allowed_audiences: [REPORTS] })],
+        cel_budget: { max_value_size: 32 * 1024 },
+      },
     });
     try {
       const r = await post(`${wide.base}/token`, {
