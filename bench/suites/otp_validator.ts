@@ -57,6 +57,11 @@ export const suite: BenchSuite = {
     const cases: BenchCase[] = [];
     const mem = await prepared(new MemoryStore());
     cases.push({ case: 'otp validator verify (memory)', impl: 'offtoken', fn: mem.fn });
+    cases.push({
+      case: 'otp validator verify (memory, 64 in flight)',
+      impl: 'offtoken',
+      measure: mem.measure,
+    });
     const sqlite = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'offtoken-bench-')), 'bench.db'));
     closers.push(() => sqlite.close());
     const sq = await prepared(sqlite);
@@ -75,6 +80,7 @@ export const suite: BenchSuite = {
         await redis.close();
       });
       const rd = await prepared(redis);
+      cases.push({ case: 'otp validator verify (redis)', impl: 'offtoken', fn: rd.fn });
       cases.push({
         case: 'otp validator verify (redis, 64 in flight)',
         impl: 'offtoken',
