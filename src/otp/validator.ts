@@ -1,4 +1,4 @@
-import { KeyObject } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError } from '../errors/base.js';
 import {
@@ -11,6 +11,8 @@ import {
 } from '../errors/otp.js';
 import type {
   LockoutPolicy,
+  OtpAttempt,
+  OtpAttemptInput,
   OtpCredentialAlgorithm,
   OtpCredentialRecord,
   OtpCredentialStore,
@@ -39,6 +41,12 @@ export interface OtpValidatorOptions {
   lockout?: Partial<LockoutPolicy>;
   /** Decrypted secrets kept in memory (bounded, oldest evicted). Default 10,000. */
   cacheSize?: number;
+  /**
+   * Answer an unknown id, and a code whose length is not the credential's, exactly as a wrong code
+   * (ERR_OTP_INVALID, same message, after evaluating a dummy code), so a caller facing untrusted parties does
+   * not tell which ids exist. Default false: ERR_OTP_UNKNOWN_CREDENTIAL and ERR_OTP_FORMAT.
+   */
+  hideUnknownIds?: boolean;
 }
 
 export interface EnrollOptions {
@@ -84,10 +92,26 @@ type Decision =
 const REPLAYED: Decision = { replayed: true };
 const INVALID: Decision = { replayed: false };
 
+/** HOTP values of counters `from` .. `from + values.length - 1` for one secret, algorithm and length. */
+interface HotpTable {
+  from: number;
+  values: number[];
+  hash: string;
+  digits: number;
+}
+
+interface CacheEntry {
+  sealed: string;
+  secret: Buffer;
+  rec?: OtpCredentialRecord;
+  hotp?: HotpTable;
+}
+
 /**
  * Stateful OTP validator (RFC 4226 / RFC 6238) over a credential store: single use (compare-and-set of
  * the last accepted step/counter), TOTP drift learning, HOTP look-ahead and resync, lockout with
- * growing back-off. Each verify does one store read and one atomic store write.
+ * growing back-off. A code is only evaluated after the store admitted the attempt (counted in advance as a
+ * failure, refused while locked), so concurrent guesses cannot outrun the lockout (docs/stores.md).
  */
 export class OtpValidator {
   readonly #store: OtpCredentialStore;
@@ -99,7 +123,10 @@ export class OtpValidator {
   readonly #resyncWindow: number;
   readonly #lockout: LockoutPolicy;
   readonly #cacheSize: number;
-  readonly #cache = new Map<string, { sealed: string; secret: Buffer; rec?: OtpCredentialRecord }>();
+  readonly #hideUnknown: boolean;
+  readonly #cache = new Map<string, CacheEntry>();
+  // Evaluated in place of a credential for an unknown id (hideUnknownIds), so both take the same work.
+  readonly #dummySecret = randomBytes(20);
 
   constructor(o: OtpValidatorOptions) {
     const key = o.storeKey instanceof KeyObject ? o.storeKey.export() : Buffer.from(o.storeKey);
@@ -117,6 +144,7 @@ export class OtpValidator {
       maxDelay: o.lockout?.maxDelay ?? 3600,
     };
     this.#cacheSize = o.cacheSize ?? 10_000;
+    this.#hideUnknown = o.hideUnknownIds === true;
     for (const [n, v] of [
       ['window', this.#window],
       ['hotpLookAhead', this.#lookAhead],
@@ -167,16 +195,42 @@ export class OtpValidator {
     return { secret, secretBase32: base32Encode(secret, { padding: false }), uri };
   }
 
-  #secret(rec: OtpCredentialRecord): Buffer {
+  #entry(rec: OtpCredentialRecord): CacheEntry {
     const hit = this.#cache.get(rec.id);
-    if (hit !== undefined && hit.sealed === rec.sealedSecret) return hit.secret;
+    if (hit !== undefined && hit.sealed === rec.sealedSecret) return hit;
     const secret = openSecret(rec.sealedSecret, this.#key, rec.id);
     if (this.#cache.size >= this.#cacheSize) {
       const oldest = this.#cache.keys().next();
       if (!oldest.done) this.#cache.delete(oldest.value);
     }
-    this.#cache.set(rec.id, { sealed: rec.sealedSecret, secret });
-    return secret;
+    const entry: CacheEntry = { sealed: rec.sealedSecret, secret };
+    this.#cache.set(rec.id, entry);
+    return entry;
+  }
+
+  // The HOTP values of counters last - lookAhead .. last + lookAhead, kept per credential: a success moves
+  // the window by one counter, so it costs one new HMAC, and every verify compares the code with all of them.
+  #hotpTable(entry: CacheEntry, rec: OtpCredentialRecord, hash: string): HotpTable {
+    const from = Math.max(0, rec.last - this.#lookAhead);
+    const size = rec.last + this.#lookAhead - from + 1;
+    let t = entry.hotp;
+    if (
+      t === undefined ||
+      t.hash !== hash ||
+      t.digits !== rec.digits ||
+      from < t.from ||
+      from > t.from + t.values.length
+    ) {
+      t = { from, values: [], hash, digits: rec.digits };
+      entry.hotp = t;
+    } else if (from > t.from) {
+      t.values.splice(0, from - t.from);
+      t.from = from;
+    }
+    if (t.values.length > size) t.values.length = size;
+    while (t.values.length < size)
+      t.values.push(hotpValue(entry.secret, hash, t.from + t.values.length, rec.digits));
+    return t;
   }
 
   // Format errors are decided before the store is touched and are NOT counted as failures: a code of
@@ -188,50 +242,80 @@ export class OtpValidator {
     if (!/^[0-9]{6,10}$/.test(code)) throw new OtpFormatError('the code must be 6-10 decimal digits');
   }
 
-  async #load(id: string, now: number): Promise<OtpCredentialRecord> {
-    checkArgs(id, now);
-    const rec = await this.#store.getCredential(id);
-    if (rec === undefined) throw new OtpUnknownCredentialError('no OTP credential with this id');
-    if (rec.lockedUntil > now) {
-      throw new OtpLockedError(
-        `too many failed attempts; try again after ${new Date(rec.lockedUntil * 1000).toISOString()}`,
-        rec.lockedUntil,
-      );
-    }
-    return rec;
+  #attempt(digits: number, now: number): OtpAttemptInput {
+    return { now, policy: this.#lockout, digits };
   }
 
-  async #fail(id: string, now: number): Promise<never> {
-    await this.#store.recordFailure(id, now, this.#lockout);
-    throw new OtpInvalidError('the code is not valid');
+  /** The admitted record, or the refusal the store's answer means (nothing was counted for any of them). */
+  #admitted(a: OtpAttempt, id: string, code: string, now: number): OtpCredentialRecord {
+    switch (a.status) {
+      case 'admitted':
+        return a.record;
+      case 'locked': {
+        const hit = this.#cache.get(id);
+        if (hit?.rec !== undefined) hit.rec = { ...hit.rec, lockedUntil: a.lockedUntil };
+        throw new OtpLockedError(
+          `too many failed attempts; try again after ${new Date(a.lockedUntil * 1000).toISOString()}`,
+          a.lockedUntil,
+        );
+      }
+      case 'format':
+        if (this.#hideUnknown) throw new OtpInvalidError('the code is not valid');
+        throw new OtpFormatError(`the code must be ${a.digits} digits`);
+      default:
+        this.#cache.delete(id);
+        if (!this.#hideUnknown) throw new OtpUnknownCredentialError('no OTP credential with this id');
+        // The work a wrong code costs on a TOTP credential, so the answer's timing does not tell either.
+        this.#decide(this.#dummy(code.length), { sealed: '', secret: this.#dummySecret }, code, now);
+        throw new OtpInvalidError('the code is not valid');
+    }
+  }
+
+  #dummy(digits: number): OtpCredentialRecord {
+    return {
+      id: '',
+      type: 'totp',
+      algorithm: 'SHA1',
+      digits,
+      period: 30,
+      sealedSecret: '',
+      last: -1,
+      drift: 0,
+      failures: 0,
+      lockedUntil: 0,
+      createdAt: 0,
+    };
   }
 
   /**
    * Which step/counter `code` matches on `rec`, or why it is refused. Pure: the store is not touched, so
-   * the same decision can be taken on a remembered record and confirmed by a conditional write.
+   * the same decision can be taken on a remembered record and confirmed by a conditional write. Its work
+   * does not depend on the code (every candidate is compared, in constant time): a decision taken before the
+   * store admitted the attempt must not show through timing whether the code was right (docs/stores.md).
    */
-  #decide(rec: OtpCredentialRecord, code: string, now: number): Decision {
-    const secret = this.#secret(rec);
+  #decide(rec: OtpCredentialRecord, entry: CacheEntry, code: string, now: number): Decision {
     const given = Buffer.from(code, 'ascii');
     const hash = HASH[rec.algorithm];
-    const matches = (counter: number) =>
-      valueMatches(hotpValue(secret, hash, counter, rec.digits), rec.digits, given);
 
     if (rec.type === 'hotp') {
-      // RFC 4226 7.4: look ahead from the last accepted counter. Which counter matched is not secret, so
-      // the search stops at the first match; counters at or below the last one are only tried on a
-      // miss, to tell a replay from a wrong code.
-      for (let c = rec.last + 1; c <= rec.last + this.#lookAhead; c++) {
-        if (matches(c))
-          return { last: c, drift: 0, result: { ok: true, type: 'hotp', counter: c, drift: 0 } };
-      }
+      // RFC 4226 7.4: look ahead from the last accepted counter; a match at or below it is a replay.
+      const t = this.#hotpTable(entry, rec, hash);
+      let matched = -1;
       let replayed = false;
-      for (let c = Math.max(0, rec.last - this.#lookAhead); c <= rec.last; c++) {
-        if (matches(c)) replayed = true;
+      for (let i = 0; i < t.values.length; i++) {
+        if (valueMatches(t.values[i] as number, rec.digits, given)) {
+          const c = t.from + i;
+          if (c <= rec.last) replayed = true;
+          else if (matched < 0) matched = c;
+        }
       }
-      return replayed ? REPLAYED : INVALID;
+      if (matched < 0) return replayed ? REPLAYED : INVALID;
+      return { last: matched, drift: 0, result: { ok: true, type: 'hotp', counter: matched, drift: 0 } };
     }
 
+    const secret = entry.secret;
+    const matches = (counter: number) =>
+      valueMatches(hotpValue(secret, hash, counter, rec.digits), rec.digits, given);
     // RFC 6238 6: accept +/-window steps around the step the learned drift predicts, never beyond maxDrift.
     const current = Math.floor(now / rec.period);
     const center = current + rec.drift;
@@ -264,39 +348,44 @@ export class OtpValidator {
     OtpValidator.#checkShape(code);
     const now = options.now ?? this.#clock();
     checkArgs(id, now);
-    // Fast path, one store round trip: decide on the record this validator left after its last success,
-    // and let the store accept only if that record is still the stored one (same last step/counter,
-    // drift and sealed secret, not locked). Any other outcome - a rejection included - is decided again
-    // on a fresh read, so a remembered record can make a verify faster but never change its answer.
-    const successIf = this.#store.recordSuccessIfUnchanged;
-    const known = successIf === undefined ? undefined : this.#cache.get(id)?.rec;
+    const attempt = this.#attempt(code.length, now);
+    // Fast path, one store round trip: decide on the record this validator remembers and let the store
+    // accept only if that record is still the stored one, unlocked and below the failure threshold - or else
+    // admit the attempt in the same call. A rejection goes straight to the admission. Either way no answer
+    // is given before the store admitted or accepted the attempt, and a rejection decided on a remembered
+    // record is only reused when the admitted record has the same inputs.
+    const known = this.#cache.get(id);
+    const rec0 = known?.rec;
     let guess: Decision | undefined;
-    if (known !== undefined && known.lockedUntil <= now && code.length === known.digits) {
-      guess = this.#decide(known, code, now);
-      if (
-        guess.result !== undefined &&
-        (await successIf?.call(this.#store, id, known, now, guess.last, guess.drift))
-      ) {
-        this.#remember(known, { last: guess.last, drift: guess.drift });
-        return guess.result;
+    let a: OtpAttempt | undefined;
+    if (known !== undefined && rec0 !== undefined && rec0.lockedUntil <= now && code.length === rec0.digits) {
+      guess = this.#decide(rec0, known, code, now);
+      const acceptIf = this.#store.acceptIfUnchanged;
+      if (guess.result !== undefined && acceptIf !== undefined) {
+        const r = await acceptIf.call(this.#store, id, attempt, rec0, guess.last, guess.drift);
+        if (r.status === 'accepted') {
+          this.#remember(rec0, { last: guess.last, drift: guess.drift });
+          return guess.result;
+        }
+        a = r;
       }
     }
-    const rec = await this.#load(id, now);
-    if (code.length !== rec.digits) throw new OtpFormatError(`the code must be ${rec.digits} digits`);
-    // A rejection decided on a record identical in every field it depends on is the same rejection.
+    a ??= await this.#store.admitAttempt(id, attempt);
+    const rec = this.#admitted(a, id, code, now);
     const d =
       guess !== undefined &&
       guess.result === undefined &&
-      known !== undefined &&
-      known.last === rec.last &&
-      known.drift === rec.drift &&
-      known.sealedSecret === rec.sealedSecret
+      rec0 !== undefined &&
+      rec0.last === rec.last &&
+      rec0.drift === rec.drift &&
+      rec0.sealedSecret === rec.sealedSecret
         ? guess
-        : this.#decide(rec, code, now);
+        : this.#decide(rec, this.#entry(rec), code, now);
     if (d.result === undefined) {
+      // Already counted by the admission: a wrong or replayed code needs no second write.
       this.#remember(rec);
       if (d.replayed) throw new OtpReplayedError('this code was already used');
-      return this.#fail(id, now);
+      throw new OtpInvalidError('the code is not valid');
     }
     if (!(await this.#store.recordSuccess(id, d.last, d.drift))) {
       throw new OtpReplayedError('this code was already used');
@@ -315,12 +404,21 @@ export class OtpValidator {
     OtpValidator.#checkShape(code1);
     OtpValidator.#checkShape(code2);
     const now = options.now ?? this.#clock();
-    const rec = await this.#load(id, now);
+    checkArgs(id, now);
+    if (code1.length !== code2.length) throw new OtpFormatError('the two codes must have the same length');
+    // The type never changes for a stored credential: read it first so a resync of a TOTP credential is
+    // refused without being counted.
+    const pre = await this.#store.getCredential(id);
+    if (pre !== undefined && pre.type !== 'hotp')
+      throw new InvalidArgumentError('resync applies to HOTP credentials only');
+    const rec = this.#admitted(
+      await this.#store.admitAttempt(id, this.#attempt(code1.length, now)),
+      id,
+      code1,
+      now,
+    );
     if (rec.type !== 'hotp') throw new InvalidArgumentError('resync applies to HOTP credentials only');
-    if (code1.length !== rec.digits || code2.length !== rec.digits) {
-      throw new OtpFormatError(`the codes must be ${rec.digits} digits`);
-    }
-    const secret = this.#secret(rec);
+    const secret = this.#entry(rec).secret;
     const g1 = Buffer.from(code1, 'ascii');
     const g2 = Buffer.from(code2, 'ascii');
     let found = -1;
@@ -330,7 +428,8 @@ export class OtpValidator {
       if (found < 0 && codeEquals(prev, g1) && codeEquals(next, g2)) found = c + 1;
       prev = next;
     }
-    if (found < 0) return this.#fail(id, now);
+    this.#remember(rec);
+    if (found < 0) throw new OtpInvalidError('the code is not valid');
     if (!(await this.#store.recordSuccess(id, found, 0)))
       throw new OtpReplayedError('these codes were already used');
     this.#remember(rec, { last: found, drift: 0 });

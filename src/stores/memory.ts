@@ -1,5 +1,11 @@
 import { type Clock, systemClock } from '../clock.js';
-import type { LockoutPolicy, NewOtpCredential, OfftokenStore, OtpCredentialRecord } from './types.js';
+import type {
+  NewOtpCredential,
+  OfftokenStore,
+  OtpAttempt,
+  OtpAttemptInput,
+  OtpCredentialRecord,
+} from './types.js';
 import { lockoutDelay } from './types.js';
 
 /** In-process store for tests and single-process tools. State dies with the process. */
@@ -47,6 +53,22 @@ export class MemoryStore implements OfftokenStore {
     return true;
   }
 
+  async admitAttempt(id: string, attempt: OtpAttemptInput): Promise<OtpAttempt> {
+    return this.#admit(id, attempt);
+  }
+
+  // Synchronous from the read to the write: no other call can run in between, which is the atomicity.
+  #admit(id: string, { now, policy, digits }: OtpAttemptInput): OtpAttempt {
+    const r = this.#creds.get(id);
+    if (r === undefined) return { status: 'unknown' };
+    if (r.lockedUntil > now) return { status: 'locked', lockedUntil: r.lockedUntil };
+    if (r.digits !== digits) return { status: 'format', digits: r.digits };
+    r.failures += 1;
+    const d = lockoutDelay(r.failures, policy);
+    if (d > 0) r.lockedUntil = Math.floor(now) + d;
+    return { status: 'admitted', record: { ...r } };
+  }
+
   async recordSuccess(id: string, last: number, drift: number): Promise<boolean> {
     const r = this.#creds.get(id);
     if (r === undefined || !(last > r.last)) return false;
@@ -57,36 +79,29 @@ export class MemoryStore implements OfftokenStore {
     return true;
   }
 
-  async recordSuccessIfUnchanged(
+  async acceptIfUnchanged(
     id: string,
+    attempt: OtpAttemptInput,
     expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
-    now: number,
     last: number,
     drift: number,
-  ): Promise<boolean> {
+  ): Promise<OtpAttempt | { status: 'accepted' }> {
     const r = this.#creds.get(id);
     if (
       r === undefined ||
       r.last !== expected.last ||
       r.drift !== expected.drift ||
       r.sealedSecret !== expected.sealedSecret ||
-      r.lockedUntil > now
+      r.lockedUntil > attempt.now ||
+      r.failures >= attempt.policy.maxFailures ||
+      !(last > r.last)
     )
-      return false;
-    return this.recordSuccess(id, last, drift);
-  }
-
-  async recordFailure(
-    id: string,
-    now: number,
-    policy: LockoutPolicy,
-  ): Promise<{ failures: number; lockedUntil: number }> {
-    const r = this.#creds.get(id);
-    if (r === undefined) return { failures: 0, lockedUntil: 0 };
-    r.failures += 1;
-    const d = lockoutDelay(r.failures, policy);
-    if (d > 0) r.lockedUntil = Math.floor(now) + d;
-    return { failures: r.failures, lockedUntil: r.lockedUntil };
+      return this.#admit(id, attempt);
+    r.last = last;
+    r.drift = drift;
+    r.failures = 0;
+    r.lockedUntil = 0;
+    return { status: 'accepted' };
   }
 
   async deleteCredential(id: string): Promise<boolean> {

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors/stores.js';
-import type { LockoutPolicy, NewOtpCredential, OfftokenStore, OtpCredentialRecord } from './types.js';
+import type {
+  NewOtpCredential,
+  OfftokenStore,
+  OtpAttempt,
+  OtpAttemptInput,
+  OtpCredentialRecord,
+} from './types.js';
 
 // Each script runs atomically inside Redis, so several validators on several hosts never interleave
 // a read-compare-write (the compare-and-set that makes a code single-use).
@@ -13,42 +19,86 @@ redis.call('HSET', KEYS[1], unpack(ARGV)) return 1`;
 const SUCCESS = `local last = redis.call('HGET', KEYS[1], 'last')
 if (not last) or tonumber(ARGV[1]) <= tonumber(last) then return 0 end
 redis.call('HSET', KEYS[1], 'last', ARGV[1], 'drift', ARGV[2], 'failures', 0, 'lockedUntil', 0) return 1`;
-const SUCCESS_IF = `local h = redis.call('HMGET', KEYS[1], 'last', 'drift', 'sealedSecret', 'lockedUntil')
-if (not h[1]) or tonumber(h[1]) ~= tonumber(ARGV[1]) or tonumber(h[2]) ~= tonumber(ARGV[2]) or h[3] ~= ARGV[3]
-  or (tonumber(h[4]) or 0) > tonumber(ARGV[4]) or tonumber(ARGV[5]) <= tonumber(h[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'last', ARGV[5], 'drift', ARGV[6], 'failures', 0, 'lockedUntil', 0) return 1`;
-const FAILURE = `if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
-local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-local maxf = tonumber(ARGV[2])
-local until_ = tonumber(redis.call('HGET', KEYS[1], 'lockedUntil') or '0')
-if f >= maxf then
-  local d = tonumber(ARGV[3]) * (2 ^ math.min(f - maxf, 30))
-  if d > tonumber(ARGV[4]) then d = tonumber(ARGV[4]) end
-  until_ = tonumber(ARGV[1]) + d
-  redis.call('HSET', KEYS[1], 'lockedUntil', string.format('%d', until_))
+// The admission (docs/stores.md, lockout): refuses while locked or for a code of another length; otherwise
+// counts the attempt as a failure, locking at the threshold, and returns the new record, all before the
+// code is evaluated. ARGV from `base`: now, maxFailures, baseDelay, maxDelay, digits.
+const ADMIT_FN = `local function admit(key, base)
+  local now = tonumber(ARGV[base])
+  local h = redis.call('HMGET', key, 'sealedSecret', 'lockedUntil', 'digits')
+  if not h[1] then return {0} end
+  local lu = tonumber(h[2]) or 0
+  if lu > now then return {1, string.format('%d', lu)} end
+  if tonumber(h[3]) ~= tonumber(ARGV[base + 4]) then return {2, h[3]} end
+  local f = redis.call('HINCRBY', key, 'failures', 1)
+  local maxf = tonumber(ARGV[base + 1])
+  if f >= maxf then
+    local d = tonumber(ARGV[base + 2]) * (2 ^ math.min(f - maxf, 30))
+    if d > tonumber(ARGV[base + 3]) then d = tonumber(ARGV[base + 3]) end
+    redis.call('HSET', key, 'lockedUntil', string.format('%d', math.floor(now) + d))
+  end
+  return {3, redis.call('HGETALL', key)}
 end
-return {f, string.format('%d', until_)}`;
+`;
+const ADMIT = `${ADMIT_FN}return admit(KEYS[1], 1)`;
+// A success decided on a remembered record: only if that record is still the stored one, unlocked and below
+// the failure threshold; otherwise the same script admits the attempt. ARGV: expected last, drift, sealed
+// secret, new last, new drift, then the admission's five.
+const ACCEPT_IF = `${ADMIT_FN}local h = redis.call('HMGET', KEYS[1], 'last', 'drift', 'sealedSecret', 'lockedUntil', 'failures')
+if h[1] and tonumber(h[1]) == tonumber(ARGV[1]) and tonumber(h[2]) == tonumber(ARGV[2]) and h[3] == ARGV[3]
+  and (tonumber(h[4]) or 0) <= tonumber(ARGV[6]) and (tonumber(h[5]) or 0) < tonumber(ARGV[7])
+  and tonumber(ARGV[4]) > tonumber(h[1]) then
+  redis.call('HSET', KEYS[1], 'last', ARGV[4], 'drift', ARGV[5], 'failures', 0, 'lockedUntil', 0)
+  return {4}
+end
+return admit(KEYS[1], 6)`;
+
+type ScriptAnswer = [number, (string | string[])?];
 
 interface Scripts {
   offtokenAdvance(key: string, value: number): Promise<number>;
   offtokenCreate(key: string, ...fields: (string | number)[]): Promise<number>;
   offtokenSuccess(key: string, last: number, drift: number): Promise<number>;
-  offtokenSuccessIf(
-    key: string,
-    last: number,
-    drift: number,
-    sealed: string,
-    now: number,
-    newLast: number,
-    newDrift: number,
-  ): Promise<number>;
-  offtokenFailure(
-    key: string,
-    now: number,
-    max: number,
-    base: number,
-    maxDelay: number,
-  ): Promise<[number, string]>;
+  offtokenAdmit(key: string, ...args: (string | number)[]): Promise<ScriptAnswer>;
+  offtokenAcceptIf(key: string, ...args: (string | number)[]): Promise<ScriptAnswer>;
+}
+
+function toRecord(id: string, h: Record<string, string>): OtpCredentialRecord {
+  return {
+    id,
+    type: h.type as OtpCredentialRecord['type'],
+    algorithm: h.algorithm as OtpCredentialRecord['algorithm'],
+    digits: Number(h.digits),
+    period: Number(h.period),
+    sealedSecret: h.sealedSecret as string,
+    last: Number(h.last),
+    drift: Number(h.drift),
+    failures: Number(h.failures),
+    lockedUntil: Number(h.lockedUntil),
+    createdAt: Number(h.createdAt),
+  };
+}
+
+function admitArgs({ now, policy, digits }: OtpAttemptInput): number[] {
+  return [now, policy.maxFailures, policy.baseDelay, policy.maxDelay, digits];
+}
+
+function answer(id: string, [tag, v]: ScriptAnswer): OtpAttempt | { status: 'accepted' } {
+  switch (tag) {
+    case 0:
+      return { status: 'unknown' };
+    case 1:
+      return { status: 'locked', lockedUntil: Number(v) };
+    case 2:
+      return { status: 'format', digits: Number(v) };
+    case 3: {
+      const flat = v as string[];
+      const h: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i] as string] = flat[i + 1] as string;
+      return { status: 'admitted', record: toRecord(id, h) };
+    }
+    default:
+      return { status: 'accepted' };
+  }
 }
 
 export interface RedisStoreOptions {
@@ -91,8 +141,8 @@ export class RedisStore implements OfftokenStore {
     r.defineCommand('offtokenAdvance', { numberOfKeys: 1, lua: ADVANCE });
     r.defineCommand('offtokenCreate', { numberOfKeys: 1, lua: CREATE });
     r.defineCommand('offtokenSuccess', { numberOfKeys: 1, lua: SUCCESS });
-    r.defineCommand('offtokenSuccessIf', { numberOfKeys: 1, lua: SUCCESS_IF });
-    r.defineCommand('offtokenFailure', { numberOfKeys: 1, lua: FAILURE });
+    r.defineCommand('offtokenAdmit', { numberOfKeys: 1, lua: ADMIT });
+    r.defineCommand('offtokenAcceptIf', { numberOfKeys: 1, lua: ACCEPT_IF });
     return new RedisStore(r, options.keyPrefix ?? 'offtoken:');
   }
 
@@ -139,20 +189,7 @@ export class RedisStore implements OfftokenStore {
 
   async getCredential(id: string): Promise<OtpCredentialRecord | undefined> {
     const h = await this.#run(() => this.#r.hgetall(this.#cred(id)));
-    if (h.sealedSecret === undefined) return undefined;
-    return {
-      id,
-      type: h.type as OtpCredentialRecord['type'],
-      algorithm: h.algorithm as OtpCredentialRecord['algorithm'],
-      digits: Number(h.digits),
-      period: Number(h.period),
-      sealedSecret: h.sealedSecret,
-      last: Number(h.last),
-      drift: Number(h.drift),
-      failures: Number(h.failures),
-      lockedUntil: Number(h.lockedUntil),
-      createdAt: Number(h.createdAt),
-    };
+    return h.sealedSecret === undefined ? undefined : toRecord(id, h);
   }
 
   async createCredential(c: NewOtpCredential): Promise<boolean> {
@@ -189,43 +226,30 @@ export class RedisStore implements OfftokenStore {
     return (await this.#run(() => this.#r.offtokenSuccess(this.#cred(id), last, drift))) === 1;
   }
 
-  async recordSuccessIfUnchanged(
-    id: string,
-    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
-    now: number,
-    last: number,
-    drift: number,
-  ): Promise<boolean> {
-    return (
-      (await this.#run(() =>
-        this.#r.offtokenSuccessIf(
-          this.#cred(id),
-          expected.last,
-          expected.drift,
-          expected.sealedSecret,
-          now,
-          last,
-          drift,
-        ),
-      )) === 1
-    );
+  async admitAttempt(id: string, attempt: OtpAttemptInput): Promise<OtpAttempt> {
+    const a = await this.#run(() => this.#r.offtokenAdmit(this.#cred(id), ...admitArgs(attempt)));
+    return answer(id, a) as OtpAttempt;
   }
 
-  async recordFailure(
+  async acceptIfUnchanged(
     id: string,
-    now: number,
-    policy: LockoutPolicy,
-  ): Promise<{ failures: number; lockedUntil: number }> {
-    const [f, u] = await this.#run(() =>
-      this.#r.offtokenFailure(
+    attempt: OtpAttemptInput,
+    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
+    last: number,
+    drift: number,
+  ): Promise<OtpAttempt | { status: 'accepted' }> {
+    const a = await this.#run(() =>
+      this.#r.offtokenAcceptIf(
         this.#cred(id),
-        Math.floor(now),
-        policy.maxFailures,
-        policy.baseDelay,
-        policy.maxDelay,
+        expected.last,
+        expected.drift,
+        expected.sealedSecret,
+        last,
+        drift,
+        ...admitArgs(attempt),
       ),
     );
-    return { failures: Number(f), lockedUntil: Number(u) };
+    return answer(id, a);
   }
 
   async deleteCredential(id: string): Promise<boolean> {

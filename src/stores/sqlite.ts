@@ -4,7 +4,13 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors/stores.js';
-import type { LockoutPolicy, NewOtpCredential, OfftokenStore, OtpCredentialRecord } from './types.js';
+import type {
+  NewOtpCredential,
+  OfftokenStore,
+  OtpAttempt,
+  OtpAttemptInput,
+  OtpCredentialRecord,
+} from './types.js';
 
 export const DEFAULT_SQLITE_PATH = '.offtoken/store.db';
 const SCHEMA_VERSION = 1;
@@ -36,6 +42,65 @@ interface Row {
   failures: number;
   locked_until: number;
   created_at: number;
+}
+
+function toRecord(r: Row): OtpCredentialRecord {
+  return {
+    id: r.id,
+    type: r.type as OtpCredentialRecord['type'],
+    algorithm: r.algorithm as OtpCredentialRecord['algorithm'],
+    digits: r.digits,
+    period: r.period,
+    sealedSecret: r.sealed_secret,
+    last: r.last,
+    drift: r.drift,
+    failures: r.failures,
+    lockedUntil: r.locked_until,
+    createdAt: r.created_at,
+  };
+}
+
+interface AdmitParams {
+  id: string;
+  now: number;
+  floorNow: number;
+  digits: number;
+  max: number;
+  base: number;
+  maxDelay: number;
+}
+
+function admitParams(id: string, { now, policy, digits }: OtpAttemptInput): AdmitParams {
+  return {
+    id,
+    now,
+    floorNow: Math.floor(now),
+    digits,
+    max: policy.maxFailures,
+    base: policy.baseDelay,
+    maxDelay: policy.maxDelay,
+  };
+}
+
+interface AcceptParams {
+  id: string;
+  last: number;
+  drift: number;
+  eLast: number;
+  eDrift: number;
+  eSealed: string;
+  now: number;
+  max: number;
+}
+
+type AttemptAnswer = OtpAttempt | { status: 'accepted' };
+const ACCEPTED: AttemptAnswer = Object.freeze({ status: 'accepted' });
+
+interface Pending {
+  admit: AdmitParams;
+  accept: AcceptParams | undefined;
+  resolve: (a: AttemptAnswer) => void;
+  reject: (e: unknown) => void;
 }
 
 /** Embedded store: one SQLite file in WAL mode, shared safely by several processes on one host. */
@@ -101,21 +166,25 @@ export class SqliteStore implements OfftokenStore {
       success: db.prepare(
         'UPDATE otp_credentials SET last = ?, drift = ?, failures = 0, locked_until = 0 WHERE id = ? AND last < ?',
       ),
+      // The lockout rule (docs/stores.md): a success without an admission needs the credential unlocked and
+      // below the failure threshold, in the same statement that checks the remembered record.
       successIf: db.prepare(
-        `UPDATE otp_credentials SET last = ?, drift = ?, failures = 0, locked_until = 0
-         WHERE id = ? AND last = ? AND drift = ? AND sealed_secret = ? AND locked_until <= ? AND last < ?`,
+        `UPDATE otp_credentials SET last = @last, drift = @drift, failures = 0, locked_until = 0
+         WHERE id = @id AND last = @eLast AND drift = @eDrift AND sealed_secret = @eSealed
+           AND locked_until <= @now AND failures < @max AND last < @last`,
       ),
-      failure: db.prepare(
+      // The admission: counts the attempt as a failure (locking at the threshold) before its code is evaluated.
+      admit: db.prepare(
         `UPDATE otp_credentials SET failures = failures + 1,
            locked_until = CASE WHEN failures + 1 >= @max
-             THEN @now + min(@maxDelay, @base * (1 << min(failures + 1 - @max, 30))) ELSE locked_until END
-         WHERE id = @id RETURNING failures, locked_until`,
+             THEN @floorNow + min(@maxDelay, @base * (1 << min(failures + 1 - @max, 30))) ELSE locked_until END
+         WHERE id = @id AND locked_until <= @now AND digits = @digits RETURNING *`,
       ),
+      why: db.prepare('SELECT locked_until, digits FROM otp_credentials WHERE id = ?'),
       del: db.prepare('DELETE FROM otp_credentials WHERE id = ?'),
     };
-    this.#successMany = db.transaction((batch: { a: unknown[] }[]) =>
-      batch.map((b) => this.#s.successIf.run(...b.a).changes === 1),
-    );
+    this.#attemptMany = db.transaction((batch: Pending[]) => batch.map((b) => this.#attemptIn(b)));
+    this.#admitTx = db.transaction((p: AdmitParams) => this.#admitIn(p));
     // The replay check and insert must be one unit: another process may insert between them.
     this.#consume = db.transaction((ns: string, k: string, exp: number, now: number) => {
       this.#s.replayDelExpired.run(ns, k, now);
@@ -132,7 +201,8 @@ export class SqliteStore implements OfftokenStore {
     }
   }
 
-  readonly #successMany: Database.Transaction<(batch: { a: unknown[] }[]) => boolean[]>;
+  readonly #attemptMany: Database.Transaction<(batch: Pending[]) => AttemptAnswer[]>;
+  readonly #admitTx: Database.Transaction<(p: AdmitParams) => OtpAttempt>;
 
   readonly #consume: Database.Transaction<(ns: string, k: string, exp: number, now: number) => boolean>;
 
@@ -149,20 +219,7 @@ export class SqliteStore implements OfftokenStore {
 
   async getCredential(id: string): Promise<OtpCredentialRecord | undefined> {
     const r = this.#run(() => this.#s.get.get(id)) as Row | undefined;
-    if (r === undefined) return undefined;
-    return {
-      id: r.id,
-      type: r.type as OtpCredentialRecord['type'],
-      algorithm: r.algorithm as OtpCredentialRecord['algorithm'],
-      digits: r.digits,
-      period: r.period,
-      sealedSecret: r.sealed_secret,
-      last: r.last,
-      drift: r.drift,
-      failures: r.failures,
-      lockedUntil: r.locked_until,
-      createdAt: r.created_at,
-    };
+    return r === undefined ? undefined : toRecord(r);
   }
 
   async createCredential(c: NewOtpCredential): Promise<boolean> {
@@ -177,23 +234,45 @@ export class SqliteStore implements OfftokenStore {
     return this.#run(() => this.#s.success.run(last, drift, id, last)).changes === 1;
   }
 
+  // Inside a transaction (or as the first, autocommitted try): admit, or say why not from the same snapshot.
+  #admitIn(p: AdmitParams): OtpAttempt {
+    const row = this.#s.admit.get(p) as Row | undefined;
+    if (row !== undefined) return { status: 'admitted', record: toRecord(row) };
+    const why = this.#s.why.get(p.id) as { locked_until: number; digits: number } | undefined;
+    if (why === undefined) return { status: 'unknown' };
+    if (why.locked_until > p.now) return { status: 'locked', lockedUntil: why.locked_until };
+    return { status: 'format', digits: why.digits };
+  }
+
+  #attemptAlone(b: Pending): AttemptAnswer {
+    if (b.accept !== undefined && this.#s.successIf.run(b.accept).changes === 1) return ACCEPTED;
+    const row = this.#s.admit.get(b.admit) as Row | undefined;
+    return row !== undefined
+      ? { status: 'admitted', record: toRecord(row) }
+      : this.#admitTx.immediate(b.admit);
+  }
+
+  #attemptIn(b: Pending): AttemptAnswer {
+    if (b.accept !== undefined && this.#s.successIf.run(b.accept).changes === 1) return ACCEPTED;
+    return this.#admitIn(b.admit);
+  }
+
   /*
-   * Group commit: the conditional writes issued while the event loop runs one batch of callbacks (many
-   * verifies in flight) share one IMMEDIATE transaction, so they pay for one commit instead of one each.
-   * Each write is still its own conditional UPDATE, checked against the rows as the earlier ones left
-   * them, and no promise resolves before the transaction holding its write has committed. A lone write
-   * runs as a single statement.
+   * Group commit: the attempts (admissions and conditional successes) issued while the event loop runs one
+   * batch of callbacks (many verifies in flight) share one IMMEDIATE transaction, so they pay for one commit
+   * instead of one each. They run in the order they were issued, each checked against the rows as the
+   * earlier ones left them, and no promise resolves before the transaction holding its write has committed.
+   * A lone attempt runs as a single statement when it succeeds at once; when it does not, the reason is read
+   * in a transaction with a second try, so the answer always comes from one consistent state.
    */
-  #batch: { a: unknown[]; resolve: (ok: boolean) => void; reject: (e: unknown) => void }[] = [];
+  #batch: Pending[] = [];
   readonly #flushBatch = (): void => {
     const batch = this.#batch;
     this.#batch = [];
-    let results: boolean[];
+    let results: AttemptAnswer[];
     try {
       results =
-        batch.length === 1
-          ? [this.#s.successIf.run(...(batch[0] as { a: unknown[] }).a).changes === 1]
-          : this.#successMany.immediate(batch);
+        batch.length === 1 ? [this.#attemptAlone(batch[0] as Pending)] : this.#attemptMany.immediate(batch);
     } catch (e) {
       const err = new StoreUnavailableError(`SQLite store operation failed: ${(e as Error).message}`, {
         cause: e,
@@ -201,39 +280,36 @@ export class SqliteStore implements OfftokenStore {
       for (const b of batch) b.reject(err);
       return;
     }
-    for (let i = 0; i < batch.length; i++) (batch[i] as (typeof batch)[number]).resolve(results[i] === true);
+    for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(results[i] as AttemptAnswer);
   };
 
-  recordSuccessIfUnchanged(
-    id: string,
-    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
-    now: number,
-    last: number,
-    drift: number,
-  ): Promise<boolean> {
+  #enqueue(admit: AdmitParams, accept?: AcceptParams): Promise<AttemptAnswer> {
     return new Promise((resolve, reject) => {
-      const a = [last, drift, id, expected.last, expected.drift, expected.sealedSecret, now, last];
-      if (this.#batch.push({ a, resolve, reject }) === 1) queueMicrotask(this.#flushBatch);
+      if (this.#batch.push({ admit, accept, resolve, reject }) === 1) queueMicrotask(this.#flushBatch);
     });
   }
 
-  async recordFailure(
+  admitAttempt(id: string, attempt: OtpAttemptInput): Promise<OtpAttempt> {
+    return this.#enqueue(admitParams(id, attempt)) as Promise<OtpAttempt>;
+  }
+
+  acceptIfUnchanged(
     id: string,
-    now: number,
-    policy: LockoutPolicy,
-  ): Promise<{ failures: number; lockedUntil: number }> {
-    const r = this.#run(() =>
-      this.#s.failure.get({
-        id,
-        now: Math.floor(now),
-        max: policy.maxFailures,
-        base: policy.baseDelay,
-        maxDelay: policy.maxDelay,
-      }),
-    ) as { failures: number; locked_until: number } | undefined;
-    return r === undefined
-      ? { failures: 0, lockedUntil: 0 }
-      : { failures: r.failures, lockedUntil: r.locked_until };
+    attempt: OtpAttemptInput,
+    expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
+    last: number,
+    drift: number,
+  ): Promise<AttemptAnswer> {
+    return this.#enqueue(admitParams(id, attempt), {
+      id,
+      last,
+      drift,
+      eLast: expected.last,
+      eDrift: expected.drift,
+      eSealed: expected.sealedSecret,
+      now: attempt.now,
+      max: attempt.policy.maxFailures,
+    });
   }
 
   async deleteCredential(id: string): Promise<boolean> {

@@ -60,40 +60,68 @@ export interface LockoutPolicy {
   maxDelay: number;
 }
 
+/** What a verification attempt tells the store: when, under which lockout policy, with a code of how many digits. */
+export interface OtpAttemptInput {
+  /** Unix seconds (may be fractional). */
+  now: number;
+  policy: LockoutPolicy;
+  /** The submitted code's length; a credential with another digit count refuses it uncounted. */
+  digits: number;
+}
+
+/** The store's answer to one attempt (`admitAttempt`, and `acceptIfUnchanged` when its condition fails). */
+export type OtpAttempt =
+  /** No credential with this id. Nothing written. */
+  | { status: 'unknown' }
+  /** Locked at `now` (lockedUntil > now). Nothing written: the code must not be evaluated. */
+  | { status: 'locked'; lockedUntil: number }
+  /** The credential has `digits` digits, not the code's length. Nothing written: such a code is no guess. */
+  | { status: 'format'; digits: number }
+  /**
+   * Admitted, and already counted as a failure: `record` is the state after failures + 1 (and the lock, if that
+   * reached maxFailures). A success then clears it with `recordSuccess`; a wrong code needs no second write.
+   */
+  | { status: 'admitted'; record: OtpCredentialRecord };
+
+/**
+ * The state behind `OtpValidator`. The lockout rule every implementation keeps: a code is evaluated only
+ * after its attempt was admitted by one atomic step that refuses while locked and otherwise counts the
+ * attempt as a failure (locking at maxFailures) before the code is looked at; a success written without such
+ * an admission (`acceptIfUnchanged`) requires, in the same atomic step, that the credential is not locked and
+ * `failures` is below maxFailures. So however many verifies run at once, at most maxFailures codes are
+ * evaluated per lock window, and none is accepted once the threshold is reached.
+ */
 export interface OtpCredentialStore {
   getCredential(id: string): Promise<OtpCredentialRecord | undefined>;
   /** Resolves false (and changes nothing) when the id already exists. */
   createCredential(record: NewOtpCredential): Promise<boolean>;
   /**
-   * Compare-and-set: stores `last` and `drift` and clears failures/lockout only if `last` is strictly
-   * greater than the stored value. Resolves false when another verifier got there first (a replay)
-   * or the credential is gone.
+   * One atomic step: `unknown`, `locked` (lockedUntil > now) or `format` (digits differ) without writing;
+   * otherwise failures += 1 and, from the maxFailures-th on,
+   * lockedUntil = floor(now) + min(maxDelay, baseDelay * 2^(failures - maxFailures)), and the new record.
+   */
+  admitAttempt(id: string, attempt: OtpAttemptInput): Promise<OtpAttempt>;
+  /**
+   * After an admitted attempt matched: stores `last` and `drift` and clears failures/lockout only if `last` is
+   * strictly greater than the stored value (compare-and-set). Resolves false when another verifier got there
+   * first (a replay) or the credential is gone. Never call it for an attempt that was not admitted.
    */
   recordSuccess(id: string, last: number, drift: number): Promise<boolean>;
   /**
-   * Optional one-round-trip form of the compare-and-set, for a validator that decided on a record it
-   * remembers instead of one it just read: stores `last` and `drift` and clears failures/lockout only if
-   * the stored record still has `expected.last`, `expected.drift` and `expected.sealedSecret`, is not
-   * locked at `now` (lockedUntil <= now) and `last` is greater than the stored one - so the decision is
-   * the one a fresh read would have given. Resolves false when anything differs; the validator then
-   * reads the record and decides again.
+   * Optional one-round-trip success, for a validator that decided on a record it remembers instead of one
+   * it just read. One atomic step: if the stored record still has `expected.last`, `expected.drift` and
+   * `expected.sealedSecret`, is not locked (lockedUntil <= now), has failures < maxFailures and `last` is
+   * greater than the stored one, stores `last`/`drift`, clears failures/lockout and resolves `accepted`.
+   * Otherwise nothing was written, and it admits the attempt exactly as `admitAttempt` does (an atomic step of
+   * its own) and resolves that answer.
    */
-  recordSuccessIfUnchanged?(
+  acceptIfUnchanged?(
     id: string,
+    attempt: OtpAttemptInput,
     expected: Pick<OtpCredentialRecord, 'last' | 'drift' | 'sealedSecret'>,
-    now: number,
     last: number,
     drift: number,
-  ): Promise<boolean>;
-  /**
-   * Atomically counts one failure; from the `maxFailures`-th on it sets
-   * lockedUntil = now + min(maxDelay, baseDelay * 2^(failures - maxFailures)).
-   */
-  recordFailure(
-    id: string,
-    now: number,
-    policy: LockoutPolicy,
-  ): Promise<{ failures: number; lockedUntil: number }>;
+  ): Promise<OtpAttempt | { status: 'accepted' }>;
   deleteCredential(id: string): Promise<boolean>;
 }
 

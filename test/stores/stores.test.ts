@@ -74,14 +74,88 @@ for (const b of backends) {
         const r = await Promise.all(Array.from({ length: 20 }, () => store.recordSuccess('c', 11, 0)));
         assert.equal(r.filter(Boolean).length, 1);
         assert.deepEqual(
-          await store.recordFailure('missing', now, { maxFailures: 1, baseDelay: 1, maxDelay: 1 }),
-          {
-            failures: 0,
-            lockedUntil: 0,
-          },
+          await store.admitAttempt('missing', {
+            now,
+            policy: { maxFailures: 1, baseDelay: 1, maxDelay: 1 },
+            digits: 6,
+          }),
+          { status: 'unknown' },
         );
         assert.equal(await store.deleteCredential('c'), true);
         assert.equal(await store.getCredential('c'), undefined);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('admits at most maxFailures attempts at once, then refuses them locked without writing', async () => {
+      const { store, cleanup } = await b.open();
+      try {
+        const cred = {
+          id: 'l',
+          type: 'totp',
+          algorithm: 'SHA1',
+          digits: 6,
+          period: 30,
+          sealedSecret: 's',
+          createdAt: 1,
+        } as const;
+        await store.createCredential(cred);
+        const policy = { maxFailures: 5, baseDelay: 30, maxDelay: 3600 };
+        const t = 1_700_000_000.5;
+        // a code of another length is refused uncounted
+        assert.deepEqual(await store.admitAttempt('l', { now: t, policy, digits: 8 }), {
+          status: 'format',
+          digits: 6,
+        });
+        const answers = await Promise.all(
+          Array.from({ length: 40 }, () => store.admitAttempt('l', { now: t, policy, digits: 6 })),
+        );
+        const admitted = answers.filter((a) => a.status === 'admitted');
+        assert.deepEqual(
+          admitted.map((a) => a.status === 'admitted' && a.record.failures),
+          [1, 2, 3, 4, 5],
+        );
+        // the fifth admission set the lock it returned; every later one is refused with it
+        const fifth = admitted[4];
+        assert.ok(fifth?.status === 'admitted' && fifth.record.lockedUntil === 1_700_000_030);
+        for (const a of answers.slice(5))
+          assert.deepEqual(a, { status: 'locked', lockedUntil: 1_700_000_030 });
+        const rec = await store.getCredential('l');
+        assert.equal(rec?.failures, 5);
+        assert.equal(rec?.lockedUntil, 1_700_000_030);
+        // a success decided on a remembered record is refused at the threshold even once the lock expired,
+        // and admitted (counted, locked again for twice as long) instead
+        const later = 1_700_000_031;
+        assert.deepEqual(
+          await store.acceptIfUnchanged?.(
+            'l',
+            { now: later, policy, digits: 6 },
+            rec as NonNullable<typeof rec>,
+            7,
+            0,
+          ),
+          {
+            status: 'admitted',
+            record: { ...(rec as NonNullable<typeof rec>), failures: 6, lockedUntil: later + 60 },
+          },
+        );
+        assert.equal((await store.getCredential('l'))?.last, -1);
+        // after an admission a success clears failures and the lock
+        assert.equal(await store.recordSuccess('l', 7, 0), true);
+        const cleared = await store.getCredential('l');
+        assert.equal(cleared?.failures, 0);
+        assert.equal(cleared?.lockedUntil, 0);
+        assert.deepEqual(
+          await store.acceptIfUnchanged?.(
+            'l',
+            { now: later, policy, digits: 6 },
+            cleared as NonNullable<typeof cleared>,
+            8,
+            0,
+          ),
+          { status: 'accepted' },
+        );
       } finally {
         await cleanup();
       }
