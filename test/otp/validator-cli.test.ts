@@ -7,8 +7,9 @@ import { describe, it } from 'node:test';
 import { encodeBase64url } from '../../src/encoding/base64url.js';
 import { hotpBytes } from '../../src/otp/credential_codes.js';
 import { base32Decode } from '../../src/otp/index.js';
-import { RedisStore } from '../../src/stores/index.js';
-import { cli as runCli } from '../cli/helpers.js';
+import { RedisStore, SqliteStore } from '../../src/stores/index.js';
+import type { OfftokenStore } from '../../src/stores/types.js';
+import { cliAsync, cli as runCli } from '../cli/helpers.js';
 import { redisSkip, redisUrl } from '../stores/backends.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -44,6 +45,66 @@ function flow(store: string, env: Record<string, string>) {
   const dup = cli(['otp', 'enroll', '--store', store, '--id', 'alice'], env);
   assert.equal(JSON.parse(dup.err).error.code, 'ERR_OTP_CREDENTIAL_EXISTS');
 }
+
+/*
+ * Issue 9 item 2 through the CLI: 4 processes at a time, 10 rounds, each process one `otp verify` of a wrong
+ * code (a fresh validator each, so every attempt reads the store). At most 5 are evaluated; the right code
+ * sent after them is refused while the lock lasts.
+ */
+async function burst(storeUrl: string, open: () => Promise<OfftokenStore>, env: Record<string, string>) {
+  const id = `lock-${randomBytes(4).toString('hex')}`;
+  const e = cli(['otp', 'enroll', '--store', storeUrl, '--id', id, '--type', 'hotp'], env);
+  assert.equal(e.status, 0, e.err);
+  const secret = secretOf(e.out.trim());
+  const right = hotpBytes(secret, 0, 'SHA1', 6).toString();
+  const near = new Set(Array.from({ length: 11 }, (_, c) => hotpBytes(secret, c, 'SHA1', 6).toString()));
+  const wrong = Array.from({ length: 60 }, (_, i) => String(200_000 + i * 7919)).filter((c) => !near.has(c));
+  // one instant for every run, so the 30 s lock cannot expire while 41 processes start on a busy machine
+  const now = String(Math.floor(Date.now() / 1000));
+  const codes: string[] = [];
+  await Promise.all(
+    Array.from({ length: 4 }, async (_, p) => {
+      for (let i = 0; i < 10; i++) {
+        const r = await cliAsync(
+          ['otp', 'verify', '--store', storeUrl, '--id', id, '--now', now, wrong[p * 10 + i] as string],
+          {
+            env,
+          },
+        );
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        codes.push(JSON.parse(r.stderr.trim().split('\n').pop() as string).error.code);
+      }
+    }),
+  );
+  const tally: Record<string, number> = {};
+  for (const c of codes) tally[c] = (tally[c] ?? 0) + 1;
+  assert.deepEqual(tally, { ERR_OTP_INVALID: 5, ERR_OTP_LOCKED: 35 });
+  const last = cli(['otp', 'verify', '--store', storeUrl, '--id', id, '--now', now, right], env);
+  assert.equal(last.status, 1);
+  assert.equal(JSON.parse(last.err).error.code, 'ERR_OTP_LOCKED');
+  const store = await open();
+  try {
+    const rec = await store.getCredential(id);
+    assert.equal(rec?.failures, 5);
+    assert.equal(rec?.last, -1);
+    await store.deleteCredential(id);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('offtoken otp verify: 4 processes x 10 wrong codes', () => {
+  it('sqlite: at most 5 evaluated, the right code after them refused', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'offtoken-')), 'lock.db');
+    await burst(`sqlite:${db}`, async () => new SqliteStore(db), {});
+  });
+
+  it('redis: at most 5 evaluated, the right code after them refused', { skip: redisSkip }, async () => {
+    await burst(redisUrl as string, () => RedisStore.connect(redisUrl as string), {
+      OFFTOKEN_STORE_KEY: encodeBase64url(randomBytes(32)),
+    });
+  });
+});
 
 describe('offtoken otp enroll / verify', () => {
   it('sqlite: enrol, accept once, reject replay / format / unknown', () => {
