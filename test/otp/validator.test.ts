@@ -190,6 +190,31 @@ for (const b of backends) {
       }
     });
 
+    it('with hideUnknownIds answers an unknown id and a wrong length as a wrong code', async () => {
+      const { v: plain, store, cleanup } = await setup();
+      const v = new OtpValidator({ store, storeKey: key, clock: () => T, hideUnknownIds: true });
+      try {
+        await plain.enroll({ id: 'k', secret: rfcSecret });
+        const seen: string[] = [];
+        for (const [id, code] of [
+          ['k', ref(rfcSecret, step + 5)],
+          ['nobody', '123456'],
+          ['k', '12345678'],
+          ['nobody', '12345678'],
+        ] as const) {
+          await assert.rejects(v.verify(id, code), (e: { code?: string; message?: string }) => {
+            seen.push(`${e.code}: ${e.message}`);
+            return true;
+          });
+        }
+        assert.deepEqual(seen, Array(4).fill('ERR_OTP_INVALID: the code is not valid'));
+        // only the wrong code of the right length was an attempt
+        assert.equal((await store.getCredential('k'))?.failures, 1);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('stores the secret sealed, bound to the id, and unopenable with another key', async () => {
       const { v, store, cleanup, sqlitePath } = await setup();
       try {

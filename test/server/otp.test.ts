@@ -56,6 +56,27 @@ describe('POST /otp/verify', () => {
     assert.equal(anon.body.error, 'invalid_client');
   });
 
+  it('answers an unknown id exactly as a wrong code for a known id', async () => {
+    const v = (s.app as unknown as { otpValidator: OtpValidator }).otpValidator;
+    await v.enroll({ id: 'bob-phone' });
+    await v.enroll({ id: 'carol-token', digits: 8 });
+    const answers = [];
+    for (const [credential_id, code] of [
+      ['bob-phone', '000000'],
+      ['nobody', '000000'],
+      ['carol-token', '000000'], // a known id whose codes have 8 digits
+      ['nobody', '00000000'],
+    ] as const) {
+      const r = await post(`${s.base}/otp/verify`, { credential_id, code, ...auth() });
+      answers.push({ status: r.status, body: r.body });
+    }
+    for (const a of answers)
+      assert.deepEqual(a, {
+        status: 400,
+        body: { error: 'invalid_grant', error_description: 'the code is not valid' },
+      });
+  });
+
   it('refuses a malformed code as invalid_request', async () => {
     const r = await post(`${s.base}/otp/verify`, { credential_id: 'alice-phone', code: 'abc', ...auth() });
     assert.equal(r.status, 400);

@@ -33,7 +33,13 @@ export async function registerOtpRoute(app: FastifyInstance, a: Authority): Prom
     return false;
   }
   const store = await storesMod.openStore(`sqlite:${path.join(a.config.dataDir, 'store.db')}`);
-  const validator = new validatorMod.OtpValidator({ store, storeKey: loadOtpStoreKey(a.config.dataDir) });
+  // Any registered client may call this endpoint: an unknown id must look like a wrong code, or the answers
+  // would list which credential ids exist.
+  const validator = new validatorMod.OtpValidator({
+    store,
+    storeKey: loadOtpStoreKey(a.config.dataDir),
+    hideUnknownIds: true,
+  });
   app.decorate('otpValidator', validator);
   app.addHook('onClose', async () => {
     await store.close();
