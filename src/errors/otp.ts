@@ -45,6 +45,14 @@ export class OcraInputError extends OfftokenError {
 export class Base32Error extends EncodingError {
   override readonly code: string = 'ERR_BASE32_INVALID';
 }
+/**
+ * An issuer or account name that would show other than it reads: a bidirectional control character (U+202A-202E,
+ * U+2066-2069, U+200E, U+200F, U+061C), only invisible characters (whitespace, zero-width, format), or a lone
+ * surrogate. Refused by the Key URI builder and parser and by enrolment.
+ */
+export class OtpLabelError extends OfftokenError {
+  override readonly code: string = 'ERR_OTP_LABEL_INVALID';
+}
 /** An otpauth:// Key URI that is malformed or out of range (scheme, type, label, secret, parameters). */
 export class OtpauthUriError extends OfftokenError {
   override readonly code: string = 'ERR_OTPAUTH_URI_INVALID';

@@ -8,9 +8,10 @@ import { InputTooLargeError, InvalidArgumentError } from '../errors/base.js';
 export type QrFormat = 'terminal' | 'svg' | 'png';
 
 /** Longest text put in a QR code (a version-40 code at ECC M holds 2331 bytes). */
-const MAX_QR_TEXT = 2048;
+export const MAX_QR_TEXT = 2048;
 
-function check(text: string): void {
+/** Throws what `renderQr` would (ERR_INPUT_TOO_LARGE above MAX_QR_TEXT bytes), without drawing anything. */
+export function checkQrText(text: string): void {
   if (typeof text !== 'string' || text.length === 0)
     throw new InvalidArgumentError('QR text must be a string');
   if (Buffer.byteLength(text, 'utf8') > MAX_QR_TEXT)
@@ -21,7 +22,7 @@ function check(text: string): void {
 export async function renderQr(text: string, format: 'terminal' | 'svg'): Promise<string>;
 export async function renderQr(text: string, format: 'png'): Promise<Buffer>;
 export async function renderQr(text: string, format: QrFormat): Promise<string | Buffer> {
-  check(text);
+  checkQrText(text);
   // Loaded on first use: only enrolment draws QR codes.
   const { default: QRCode } = await import('qrcode');
   switch (format) {

@@ -1,5 +1,5 @@
 import { InputTooLargeError, InvalidArgumentError } from '../errors/base.js';
-import { OtpauthUriError } from '../errors/otp.js';
+import { OtpauthUriError, OtpLabelError } from '../errors/otp.js';
 import { base32Decode, base32Encode } from './base32.js';
 import type { OtpAlgorithm } from './hotp.js';
 
@@ -55,12 +55,26 @@ function hasControl(s: string): boolean {
   return false;
 }
 
+// Bidirectional controls reorder what an app shows ("\u202eEMCA" displays as "ACME"): Unicode TR9 explicit
+// embeddings, overrides and isolates, and the implicit marks LRM, RLM and ALM.
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
+// A name made only of characters that show nothing (white space, zero-width and other format or default-ignorable
+// characters, the Braille blank): an account that looks empty, or like another one with them added.
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
+// Half of a surrogate pair alone is no character at all (and cannot be percent-encoded as UTF-8).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function checkName(value: unknown, what: string, fail: (m: string) => never): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME)
     fail(`${what} must be 1-${MAX_NAME} characters`);
   if (hasControl(value)) fail(`${what} must not contain control characters`);
   // Key Uri Format: "Neither issuer nor account name may themselves contain a colon."
   if (value.includes(':')) fail(`${what} must not contain a colon`);
+  // Spoofing (the same code from the builder, the parser and enrolment): a name must show what it is.
+  if (LONE_SURROGATE.test(value)) throw new OtpLabelError(`${what} must not contain a lone surrogate`);
+  if (BIDI_CONTROL.test(value))
+    throw new OtpLabelError(`${what} must not contain bidirectional control characters`);
+  if (INVISIBLE_ONLY.test(value)) throw new OtpLabelError(`${what} must contain a visible character`);
   return value;
 }
 
@@ -100,7 +114,13 @@ export function buildOtpauthUri(key: OtpauthKey): string {
   if (type === 'totp') q.set('period', String(checkInt(key.period ?? 30, 'period', 1, 86400, argFail)));
   else q.set('counter', String(checkInt(key.counter ?? 0, 'counter', 0, Number.MAX_SAFE_INTEGER, argFail)));
   // URLSearchParams writes a space as '+', which some apps show literally; %20 is read the same by all.
-  return `otpauth://${type}/${label}?${q.toString().replace(/\+/g, '%20')}`;
+  const uri = `otpauth://${type}/${label}?${q.toString().replace(/\+/g, '%20')}`;
+  // Never emit what parseOtpauthUri refuses: long names percent-encode to up to 9 characters each.
+  if (uri.length > MAX_OTPAUTH_URI)
+    throw new InputTooLargeError(
+      `the otpauth URI would be ${uri.length} characters, more than ${MAX_OTPAUTH_URI}: shorten the issuer or account`,
+    );
+  return uri;
 }
 
 function uriFail(m: string): never {

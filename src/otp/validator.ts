@@ -22,6 +22,7 @@ import { base32Encode } from './base32.js';
 import { codeEquals, hotpBytes } from './credential_codes.js';
 import { openSecret, sealSecret } from './credential_seal.js';
 import { HASH, hotpValue, valueMatches } from './hotp.js';
+import { checkQrText } from './qr.js';
 import { generateOtpSecret, SECRET_LENGTH } from './secret.js';
 import { buildOtpauthUri } from './uri.js';
 
@@ -59,6 +60,8 @@ export interface EnrollOptions {
   secret?: Uint8Array;
   issuer?: string;
   account?: string;
+  /** The URI will be shown as a QR code: refuse (ERR_INPUT_TOO_LARGE) before storing if it does not fit one. */
+  qr?: boolean;
 }
 
 export type VerifyResult =
@@ -172,7 +175,8 @@ export class OtpValidator {
     const secret = e.secret ? Buffer.from(e.secret) : generateOtpSecret(algorithm);
     if (secret.length < 16 || secret.length > 128)
       throw new InvalidArgumentError('secret must be 16-128 bytes');
-    // Built (and so checked: no colon or control character in issuer/account) before anything is stored.
+    // Built (and so checked: no colon, control, bidi control or only invisible characters in issuer/account,
+    // a URI the parser accepts, and a QR code that holds it) before anything is stored.
     const uri = buildOtpauthUri({
       type,
       secret,
@@ -182,6 +186,7 @@ export class OtpValidator {
       digits,
       ...(type === 'totp' ? { period } : { counter: 0 }),
     });
+    if (e.qr === true) checkQrText(uri);
     const created = await this.#store.createCredential({
       id: e.id,
       type,

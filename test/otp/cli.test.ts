@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -295,5 +295,66 @@ describe('offtoken otp enroll --qr / verify', () => {
       1,
       'ERR_OTP_INVALID',
     );
+  });
+});
+
+describe('offtoken otp enroll: a refused enrolment leaves no credential (issue 17 items 9 and 10)', () => {
+  const store = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'offtoken-enrol-')), 's.db')}`;
+
+  it('refuses with --qr a label whose URI no QR code holds, before storing, so a retry succeeds', () => {
+    const s = store();
+    const long = ['--issuer', 'é'.repeat(150), '--account', 'ü'.repeat(150)];
+    rejected(cli(['otp', 'enroll', '--store', s, '--id', 'dave', ...long, '--qr']), 1, 'ERR_INPUT_TOO_LARGE');
+    // the same label fits a URI (printed without a QR code), and the id was never taken
+    const r = cli(['otp', 'enroll', '--store', s, '--id', 'dave', ...long, '--json']);
+    assert.equal(r.status, 0, r.err);
+    const { uri } = JSON.parse(r.out) as { uri: string };
+    assert.equal(parseOtpauthUri(uri).account, 'ü'.repeat(150));
+  });
+
+  it('refuses a label whose URI the parser would refuse (ERR_INPUT_TOO_LARGE), storing nothing', () => {
+    const s = store();
+    const huge = ['--issuer', 'é'.repeat(256), '--account', 'ü'.repeat(256)];
+    rejected(cli(['otp', 'enroll', '--store', s, '--id', 'erin', ...huge]), 1, 'ERR_INPUT_TOO_LARGE');
+    rejected(cli(['otp', 'uri', ...huge]), 1, 'ERR_INPUT_TOO_LARGE');
+    assert.equal(cli(['otp', 'enroll', '--store', s, '--id', 'erin']).status, 0);
+  });
+
+  it('removes the credential again when a QR file cannot be written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'offtoken-enrol-'));
+    const s = `sqlite:${join(dir, 's.db')}`;
+    const png = join(dir, 'ok.png');
+    const r = cli([
+      'otp',
+      'enroll',
+      '--store',
+      s,
+      '--id',
+      'fay',
+      '--qr-png',
+      png,
+      '--qr-svg',
+      join(dir, 'no', 'x.svg'),
+    ]);
+    assert.notEqual(r.status, 0);
+    assert.equal(r.out, '');
+    assert.equal(existsSync(png), false);
+    assert.equal(cli(['otp', 'enroll', '--store', s, '--id', 'fay']).status, 0);
+  });
+
+  it('refuses bidi controls and invisible-only names with ERR_OTP_LABEL_INVALID', () => {
+    const s = store();
+    rejected(
+      cli(['otp', 'enroll', '--store', s, '--id', 'g', '--issuer', '\u202eEMCA']),
+      1,
+      'ERR_OTP_LABEL_INVALID',
+    );
+    rejected(
+      cli(['otp', 'enroll', '--store', s, '--id', 'g', '--account', '\u200b']),
+      1,
+      'ERR_OTP_LABEL_INVALID',
+    );
+    rejected(cli(['otp', 'uri', '--issuer', 'ACME', '--account', 'a\u2066b']), 1, 'ERR_OTP_LABEL_INVALID');
+    assert.equal(cli(['otp', 'enroll', '--store', s, '--id', 'g', '--issuer', 'ACME']).status, 0);
   });
 });

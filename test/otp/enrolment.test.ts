@@ -187,6 +187,134 @@ describe('otpauth:// Key URI', () => {
   });
 });
 
+describe('otpauth:// labels and size (issue 17 items 9 and 10)', () => {
+  const secret = Buffer.from('12345678901234567890');
+  const longIssuer = 'é'.repeat(256);
+  const longAccount = 'ü'.repeat(256);
+
+  it("refuses to build a URI longer than the parser takes, with the parser's ERR_INPUT_TOO_LARGE", () => {
+    // 256 + 256 two-byte characters percent-encode (with the issuer parameter) to a 4,708-character URI
+    throwsCode(
+      () => buildOtpauthUri({ type: 'totp', secret, issuer: longIssuer, account: longAccount }),
+      'ERR_INPUT_TOO_LARGE',
+    );
+    throwsCode(
+      () =>
+        buildOtpauthUri({ type: 'totp', secret: randomBytes(1024), issuer: 'é'.repeat(200), account: 'x' }),
+      'ERR_INPUT_TOO_LARGE',
+    );
+  });
+
+  it('never builds a URI the parser refuses (random names, secrets and parameters)', () => {
+    const pieces = [
+      'a',
+      'Z',
+      ' ',
+      'é',
+      'ü',
+      '漢',
+      '😀',
+      '%',
+      '+',
+      '&',
+      '=',
+      '?',
+      '#',
+      '/',
+      'A',
+      '\u00a0',
+      '\u200b',
+    ];
+    const name = (n: number) =>
+      Array.from({ length: n }, () => pieces[Math.floor(Math.random() * pieces.length)]).join('');
+    let built = 0;
+    for (let i = 0; i < 400; i++) {
+      const key = {
+        type: i % 2 === 0 ? 'totp' : 'hotp',
+        secret: randomBytes(10 + Math.floor(Math.random() * 300)),
+        account: name(1 + Math.floor(Math.random() * 120)),
+        ...(i % 3 === 0 ? {} : { issuer: name(1 + Math.floor(Math.random() * 120)) }),
+        digits: 6 + (i % 5),
+      } as const;
+      let uri: string;
+      try {
+        uri = buildOtpauthUri(key);
+      } catch (e) {
+        // only the refusals the parser has too
+        assert.ok(['ERR_INPUT_TOO_LARGE', 'ERR_OTP_LABEL_INVALID'].includes((e as { code: string }).code));
+        continue;
+      }
+      built++;
+      const k = parseOtpauthUri(uri);
+      assert.deepEqual(k.secret, key.secret);
+      assert.equal(k.issuer, 'issuer' in key ? key.issuer : undefined);
+      // the format lets spaces follow the label's colon, so the parser drops them
+      assert.equal(k.account, 'issuer' in key ? key.account.replace(/^ +/, '') : key.account);
+    }
+    assert.ok(built > 100, `only ${built} of 400 built`);
+  });
+
+  it('refuses bidi controls and invisible-only names with ERR_OTP_LABEL_INVALID, built or parsed', () => {
+    const S = 'secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+    for (const bad of [
+      '\u202eEMCA', // displays as ACME
+      'ACME\u202c',
+      'a\u2066b',
+      '\u2069',
+      'x\u200e',
+      '\u200fy',
+      'a\u061cb',
+      '\u202a\u202b\u202d',
+      '\u200b', // zero-width space only
+      '\u200b\u200c\u200d\u2060\ufeff',
+      ' ',
+      '\u00a0\u3000',
+      '\u2800',
+      '\u3164',
+      '\ud800x', // a lone surrogate
+    ]) {
+      throwsCode(() => buildOtpauthUri({ type: 'totp', secret, account: bad }), 'ERR_OTP_LABEL_INVALID');
+      throwsCode(
+        () => buildOtpauthUri({ type: 'totp', secret, issuer: bad, account: 'bob' }),
+        'ERR_OTP_LABEL_INVALID',
+      );
+      if (bad.includes('\ud800')) continue; // cannot be percent-encoded as UTF-8, so no URI carries it
+      const enc = encodeURIComponent(bad);
+      throwsCode(() => parseOtpauthUri(`otpauth://totp/${enc}?${S}`), 'ERR_OTP_LABEL_INVALID');
+      throwsCode(() => parseOtpauthUri(`otpauth://totp/${enc}:bob?${S}`), 'ERR_OTP_LABEL_INVALID');
+      throwsCode(() => parseOtpauthUri(`otpauth://totp/bob?${S}&issuer=${enc}`), 'ERR_OTP_LABEL_INVALID');
+    }
+    // visible text with a zero-width joiner (emoji sequences) or a non-breaking space inside is fine
+    for (const good of ['👩\u200d💻', 'Jane\u00a0Doe', 'ACME\u200b Corp']) {
+      const uri = buildOtpauthUri({ type: 'totp', secret, issuer: 'ACME', account: good });
+      assert.equal(parseOtpauthUri(uri).account, good);
+    }
+  });
+
+  it('enrolment stores nothing when the label or URI is refused, so the id can be used again', async () => {
+    const store = new MemoryStore();
+    const v = new OtpValidator({ store, storeKey: randomBytes(32) });
+    await assert.rejects(v.enroll({ id: 'u', issuer: longIssuer, account: longAccount }), {
+      code: 'ERR_INPUT_TOO_LARGE',
+    });
+    // fits a URI (3,000 characters) but not a QR code
+    const midIssuer = 'é'.repeat(150);
+    const midAccount = 'ü'.repeat(150);
+    await assert.rejects(v.enroll({ id: 'u', issuer: midIssuer, account: midAccount, qr: true }), {
+      code: 'ERR_INPUT_TOO_LARGE',
+    });
+    await assert.rejects(v.enroll({ id: 'u', issuer: 'ACME', account: '\u202eEMCA' }), {
+      code: 'ERR_OTP_LABEL_INVALID',
+    });
+    await assert.rejects(v.enroll({ id: '\u200b' }), { code: 'ERR_OTP_LABEL_INVALID' });
+    assert.equal(await store.getCredential('u'), undefined);
+    assert.equal(await store.getCredential('\u200b'), undefined);
+    const { uri } = await v.enroll({ id: 'u', issuer: midIssuer, account: midAccount });
+    assert.ok(uri.length > 2048 && uri.length <= 4096);
+    assert.equal(parseOtpauthUri(uri).account, midAccount);
+  });
+});
+
 describe('QR codes', () => {
   const uri = buildOtpauthUri({
     type: 'totp',

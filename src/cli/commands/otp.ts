@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EncodingError } from '../../errors/base.js';
 import { base32Decode, base32Encode } from '../../otp/base32.js';
@@ -35,11 +36,34 @@ function u64Option(text: string, flag: string): bigint {
   return n;
 }
 
-async function printQr(uri: string, o: { qr?: boolean; qrPng?: string; qrSvg?: string }): Promise<void> {
-  if (o.qr) process.stdout.write(await renderQr(uri, 'terminal'));
-  if (o.qrPng !== undefined) await writeQrFile(uri, o.qrPng, 'png');
-  if (o.qrSvg !== undefined) await writeQrFile(uri, o.qrSvg, 'svg');
+/**
+ * Every QR output asked for, made before anything is printed: the terminal drawing is returned, the PNG/SVG
+ * files are written (and removed again if a later one fails), so a failure leaves no half-done enrolment.
+ */
+async function qrOutputs(
+  uri: string,
+  o: { qr?: boolean; qrPng?: string; qrSvg?: string },
+): Promise<string | undefined> {
+  const terminal = o.qr ? await renderQr(uri, 'terminal') : undefined;
+  const written: string[] = [];
+  try {
+    for (const [file, format] of [
+      [o.qrPng, 'png'],
+      [o.qrSvg, 'svg'],
+    ] as const) {
+      if (file === undefined) continue;
+      await writeQrFile(uri, file, format);
+      written.push(file);
+    }
+  } catch (e) {
+    for (const f of written) rmSync(f, { force: true });
+    throw e;
+  }
+  return terminal;
 }
+
+const wantsQr = (o: { qr?: boolean; qrPng?: string; qrSvg?: string }) =>
+  o.qr === true || o.qrPng !== undefined || o.qrSvg !== undefined;
 
 function qrOptions(c: Command): Command {
   return c
@@ -151,7 +175,7 @@ export function registerOtpCodeCommands(otp: Command): void {
     otp
       .command('uri')
       .description(
-        'Print an otpauth:// Key URI for an authenticator app (a new CSPRNG secret unless --secret), optionally as a QR code. Errors: ERR_BASE32_INVALID, ERR_INVALID_ARGUMENT (colon or control character in issuer/account)',
+        'Print an otpauth:// Key URI for an authenticator app (a new CSPRNG secret unless --secret), optionally as a QR code. Errors: ERR_BASE32_INVALID, ERR_INVALID_ARGUMENT (colon or control character in issuer/account), ERR_OTP_LABEL_INVALID (bidi control or only invisible characters), ERR_INPUT_TOO_LARGE (URI over 4096 characters, or over 2048 for a QR code)',
       )
       .requiredOption('--issuer <issuer>', 'provider or service shown by the app')
       .requiredOption('--account <account>', 'account name shown by the app')
@@ -196,8 +220,9 @@ export function registerOtpCodeCommands(otp: Command): void {
             ? { period: intOption(o.period, '--period', 1, 86400) }
             : { counter: intOption(o.counter, '--counter', 0) }),
         });
+        const terminal = await qrOutputs(uri, o);
         print(o.json ? { uri, secret: base32Encode(secret, { padding: false }) } : uri, o.json);
-        await printQr(uri, o);
+        if (terminal !== undefined) process.stdout.write(terminal);
       },
     ),
   );
@@ -209,7 +234,7 @@ export function registerOtpStoreCommands(otp: Command): void {
     otp
       .command('enroll')
       .description(
-        'Create an OTP credential in a store and print its otpauth:// URI. The secret is sealed with the store key: OFFTOKEN_STORE_KEY (base64url, 32 bytes) or, for sqlite:PATH, the file PATH.key (created 0600)',
+        'Create an OTP credential in a store and print its otpauth:// URI. The secret is sealed with the store key: OFFTOKEN_STORE_KEY (base64url, 32 bytes) or, for sqlite:PATH, the file PATH.key (created 0600). Nothing is stored when the label or URI is refused (ERR_INVALID_ARGUMENT, ERR_OTP_LABEL_INVALID, ERR_INPUT_TOO_LARGE: URI over 4096 characters, or over 2048 with a QR option) or a QR file cannot be written. Also ERR_OTP_CREDENTIAL_EXISTS',
       )
       .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)')
       .requiredOption('--id <id>', 'credential id')
@@ -245,8 +270,10 @@ export function registerOtpStoreCommands(otp: Command): void {
         const storeKey = resolveStoreKey(o.store);
         const store = await openStore(o.store);
         let uri: string;
+        let terminal: string | undefined;
         try {
           const v = new OtpValidator({ store, storeKey });
+          // The label, the URI's length and (with a QR option) the QR capacity are checked before storing.
           ({ uri } = await v.enroll({
             id: o.id,
             type: o.type,
@@ -255,12 +282,20 @@ export function registerOtpStoreCommands(otp: Command): void {
             period,
             ...(o.issuer !== undefined ? { issuer: o.issuer } : {}),
             ...(o.account !== undefined ? { account: o.account } : {}),
+            qr: wantsQr(o),
           }));
+          try {
+            terminal = await qrOutputs(uri, o);
+          } catch (e) {
+            // A QR file that cannot be written: the credential nobody received is removed again.
+            await store.deleteCredential(o.id);
+            throw e;
+          }
         } finally {
           await store.close();
         }
         print(o.json ? { id: o.id, uri } : uri, o.json);
-        await printQr(uri, o);
+        if (terminal !== undefined) process.stdout.write(terminal);
       },
     ),
   );
