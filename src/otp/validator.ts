@@ -1,4 +1,4 @@
-import { KeyObject, randomBytes } from 'node:crypto';
+import { KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError } from '../errors/base.js';
 import {
@@ -21,7 +21,7 @@ import type {
 import { base32Encode } from './base32.js';
 import { codeEquals, hotpBytes } from './credential_codes.js';
 import { openSecret, sealSecret } from './credential_seal.js';
-import { HASH, hotpValue, valueMatches } from './hotp.js';
+import { formatCode, HASH, hotpValue, valueMatches } from './hotp.js';
 import { checkQrText } from './qr.js';
 import { generateOtpSecret, SECRET_LENGTH } from './secret.js';
 import { buildOtpauthUri } from './uri.js';
@@ -95,10 +95,10 @@ type Decision =
 const REPLAYED: Decision = { replayed: true };
 const INVALID: Decision = { replayed: false };
 
-/** HOTP values of counters `from` .. `from + values.length - 1` for one secret, algorithm and length. */
+/** The ASCII codes of HOTP counters `from` .. `from + codes.length - 1` for one secret, algorithm and length. */
 interface HotpTable {
   from: number;
-  values: number[];
+  codes: Buffer[];
   hash: string;
   digits: number;
 }
@@ -213,28 +213,30 @@ export class OtpValidator {
     return entry;
   }
 
-  // The HOTP values of counters last - lookAhead .. last + lookAhead, kept per credential: a success moves
-  // the window by one counter, so it costs one new HMAC, and every verify compares the code with all of them.
+  // The codes of the look-ahead counters last + 1 .. last + lookAhead, kept per credential for the decision
+  // taken before the store answers: a success moves the window by one counter, so it costs one new HMAC.
   #hotpTable(entry: CacheEntry, rec: OtpCredentialRecord, hash: string): HotpTable {
-    const from = Math.max(0, rec.last - this.#lookAhead);
-    const size = rec.last + this.#lookAhead - from + 1;
+    const from = rec.last + 1;
     let t = entry.hotp;
     if (
       t === undefined ||
       t.hash !== hash ||
       t.digits !== rec.digits ||
       from < t.from ||
-      from > t.from + t.values.length
+      from > t.from + t.codes.length
     ) {
-      t = { from, values: [], hash, digits: rec.digits };
+      t = { from, codes: [], hash, digits: rec.digits };
       entry.hotp = t;
     } else if (from > t.from) {
-      t.values.splice(0, from - t.from);
+      t.codes.splice(0, from - t.from);
       t.from = from;
     }
-    if (t.values.length > size) t.values.length = size;
-    while (t.values.length < size)
-      t.values.push(hotpValue(entry.secret, hash, t.from + t.values.length, rec.digits));
+    while (t.codes.length < this.#lookAhead) {
+      const c = t.from + t.codes.length;
+      t.codes.push(
+        Buffer.from(formatCode(hotpValue(entry.secret, hash, c, rec.digits), rec.digits), 'latin1'),
+      );
+    }
     return t;
   }
 
@@ -293,34 +295,50 @@ export class OtpValidator {
   }
 
   /**
+   * The decision taken on a remembered record before the store has admitted the attempt. Its work does not
+   * depend on the code: every TOTP step of the window and every HOTP look-ahead counter is compared, in
+   * constant time, so while the credential is locked the time to the store's refusal cannot tell a right
+   * code from a wrong one (docs/stores.md). A HOTP rejection here is only "no success": whether it was a
+   * replay is decided after admission.
+   */
+  #guess(rec: OtpCredentialRecord, entry: CacheEntry, code: string, now: number): Decision {
+    if (rec.type !== 'hotp') return this.#decide(rec, entry, code, now);
+    const t = this.#hotpTable(entry, rec, HASH[rec.algorithm]);
+    const given = Buffer.from(code, 'latin1');
+    let matched = -1;
+    for (let i = 0; i < t.codes.length; i++) {
+      if (timingSafeEqual(t.codes[i] as Buffer, given) && matched < 0) matched = t.from + i;
+    }
+    if (matched < 0) return INVALID;
+    return { last: matched, drift: 0, result: { ok: true, type: 'hotp', counter: matched, drift: 0 } };
+  }
+
+  /**
    * Which step/counter `code` matches on `rec`, or why it is refused. Pure: the store is not touched, so
-   * the same decision can be taken on a remembered record and confirmed by a conditional write. Its work
-   * does not depend on the code (every candidate is compared, in constant time): a decision taken before the
-   * store admitted the attempt must not show through timing whether the code was right (docs/stores.md).
+   * the same decision can be taken on a remembered record and confirmed by a conditional write.
    */
   #decide(rec: OtpCredentialRecord, entry: CacheEntry, code: string, now: number): Decision {
+    const secret = entry.secret;
     const given = Buffer.from(code, 'ascii');
     const hash = HASH[rec.algorithm];
-
-    if (rec.type === 'hotp') {
-      // RFC 4226 7.4: look ahead from the last accepted counter; a match at or below it is a replay.
-      const t = this.#hotpTable(entry, rec, hash);
-      let matched = -1;
-      let replayed = false;
-      for (let i = 0; i < t.values.length; i++) {
-        if (valueMatches(t.values[i] as number, rec.digits, given)) {
-          const c = t.from + i;
-          if (c <= rec.last) replayed = true;
-          else if (matched < 0) matched = c;
-        }
-      }
-      if (matched < 0) return replayed ? REPLAYED : INVALID;
-      return { last: matched, drift: 0, result: { ok: true, type: 'hotp', counter: matched, drift: 0 } };
-    }
-
-    const secret = entry.secret;
     const matches = (counter: number) =>
       valueMatches(hotpValue(secret, hash, counter, rec.digits), rec.digits, given);
+
+    if (rec.type === 'hotp') {
+      // RFC 4226 7.4: look ahead from the last accepted counter. Which counter matched is not secret, so
+      // the search stops at the first match; counters at or below the last one are only tried on a
+      // miss, to tell a replay from a wrong code.
+      for (let c = rec.last + 1; c <= rec.last + this.#lookAhead; c++) {
+        if (matches(c))
+          return { last: c, drift: 0, result: { ok: true, type: 'hotp', counter: c, drift: 0 } };
+      }
+      let replayed = false;
+      for (let c = Math.max(0, rec.last - this.#lookAhead); c <= rec.last; c++) {
+        if (matches(c)) replayed = true;
+      }
+      return replayed ? REPLAYED : INVALID;
+    }
+
     // RFC 6238 6: accept +/-window steps around the step the learned drift predicts, never beyond maxDrift.
     const current = Math.floor(now / rec.period);
     const center = current + rec.drift;
@@ -357,14 +375,15 @@ export class OtpValidator {
     // Fast path, one store round trip: decide on the record this validator remembers and let the store
     // accept only if that record is still the stored one, unlocked and below the failure threshold - or else
     // admit the attempt in the same call. A rejection goes straight to the admission. Either way no answer
-    // is given before the store admitted or accepted the attempt, and a rejection decided on a remembered
-    // record is only reused when the admitted record has the same inputs.
+    // is given before the store admitted or accepted the attempt; a TOTP rejection decided on a remembered
+    // record is reused only when the admitted record has the same inputs (a HOTP one is decided again, to
+    // tell a replay).
     const known = this.#cache.get(id);
     const rec0 = known?.rec;
     let guess: Decision | undefined;
     let a: OtpAttempt | undefined;
     if (known !== undefined && rec0 !== undefined && rec0.lockedUntil <= now && code.length === rec0.digits) {
-      guess = this.#decide(rec0, known, code, now);
+      guess = this.#guess(rec0, known, code, now);
       const acceptIf = this.#store.acceptIfUnchanged;
       if (guess.result !== undefined && acceptIf !== undefined) {
         const r = await acceptIf.call(this.#store, id, attempt, rec0, guess.last, guess.drift);
@@ -380,6 +399,7 @@ export class OtpValidator {
     const d =
       guess !== undefined &&
       guess.result === undefined &&
+      rec.type === 'totp' &&
       rec0 !== undefined &&
       rec0.last === rec.last &&
       rec0.drift === rec.drift &&

@@ -82,22 +82,15 @@ function admitParams(id: string, { now, policy, digits }: OtpAttemptInput): Admi
   };
 }
 
-interface AcceptParams {
-  id: string;
-  last: number;
-  drift: number;
-  eLast: number;
-  eDrift: number;
-  eSealed: string;
-  now: number;
-  max: number;
-}
+/** successIf's parameters: last, drift, id, expected last, drift and sealed secret, now, maxFailures, last. */
+type AcceptParams = [number, number, string, number, number, string, number, number, number];
 
 type AttemptAnswer = OtpAttempt | { status: 'accepted' };
 const ACCEPTED: AttemptAnswer = Object.freeze({ status: 'accepted' });
 
 interface Pending {
-  admit: AdmitParams;
+  id: string;
+  attempt: OtpAttemptInput;
   accept: AcceptParams | undefined;
   resolve: (a: AttemptAnswer) => void;
   reject: (e: unknown) => void;
@@ -169,9 +162,9 @@ export class SqliteStore implements OfftokenStore {
       // The lockout rule (docs/stores.md): a success without an admission needs the credential unlocked and
       // below the failure threshold, in the same statement that checks the remembered record.
       successIf: db.prepare(
-        `UPDATE otp_credentials SET last = @last, drift = @drift, failures = 0, locked_until = 0
-         WHERE id = @id AND last = @eLast AND drift = @eDrift AND sealed_secret = @eSealed
-           AND locked_until <= @now AND failures < @max AND last < @last`,
+        `UPDATE otp_credentials SET last = ?, drift = ?, failures = 0, locked_until = 0
+         WHERE id = ? AND last = ? AND drift = ? AND sealed_secret = ? AND locked_until <= ? AND failures < ?
+           AND last < ?`,
       ),
       // The admission: counts the attempt as a failure (locking at the threshold) before its code is evaluated.
       admit: db.prepare(
@@ -246,15 +239,14 @@ export class SqliteStore implements OfftokenStore {
 
   #attemptAlone(b: Pending): AttemptAnswer {
     if (b.accept !== undefined && this.#s.successIf.run(b.accept).changes === 1) return ACCEPTED;
-    const row = this.#s.admit.get(b.admit) as Row | undefined;
-    return row !== undefined
-      ? { status: 'admitted', record: toRecord(row) }
-      : this.#admitTx.immediate(b.admit);
+    const p = admitParams(b.id, b.attempt);
+    const row = this.#s.admit.get(p) as Row | undefined;
+    return row !== undefined ? { status: 'admitted', record: toRecord(row) } : this.#admitTx.immediate(p);
   }
 
   #attemptIn(b: Pending): AttemptAnswer {
     if (b.accept !== undefined && this.#s.successIf.run(b.accept).changes === 1) return ACCEPTED;
-    return this.#admitIn(b.admit);
+    return this.#admitIn(admitParams(b.id, b.attempt));
   }
 
   /*
@@ -283,14 +275,14 @@ export class SqliteStore implements OfftokenStore {
     for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(results[i] as AttemptAnswer);
   };
 
-  #enqueue(admit: AdmitParams, accept?: AcceptParams): Promise<AttemptAnswer> {
+  #enqueue(id: string, attempt: OtpAttemptInput, accept?: AcceptParams): Promise<AttemptAnswer> {
     return new Promise((resolve, reject) => {
-      if (this.#batch.push({ admit, accept, resolve, reject }) === 1) queueMicrotask(this.#flushBatch);
+      if (this.#batch.push({ id, attempt, accept, resolve, reject }) === 1) queueMicrotask(this.#flushBatch);
     });
   }
 
   admitAttempt(id: string, attempt: OtpAttemptInput): Promise<OtpAttempt> {
-    return this.#enqueue(admitParams(id, attempt)) as Promise<OtpAttempt>;
+    return this.#enqueue(id, attempt) as Promise<OtpAttempt>;
   }
 
   acceptIfUnchanged(
@@ -300,16 +292,18 @@ export class SqliteStore implements OfftokenStore {
     last: number,
     drift: number,
   ): Promise<AttemptAnswer> {
-    return this.#enqueue(admitParams(id, attempt), {
-      id,
+    const a: AcceptParams = [
       last,
       drift,
-      eLast: expected.last,
-      eDrift: expected.drift,
-      eSealed: expected.sealedSecret,
-      now: attempt.now,
-      max: attempt.policy.maxFailures,
-    });
+      id,
+      expected.last,
+      expected.drift,
+      expected.sealedSecret,
+      attempt.now,
+      attempt.policy.maxFailures,
+      last,
+    ];
+    return this.#enqueue(id, attempt, a);
   }
 
   async deleteCredential(id: string): Promise<boolean> {
