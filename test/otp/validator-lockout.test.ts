@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { hotpBytes } from '../../src/otp/credential_codes.js';
 import { OtpValidator } from '../../src/otp/validator.js';
-import { backends } from '../stores/backends.js';
+import { RedisStore, SqliteStore } from '../../src/stores/index.js';
+import type { OfftokenStore } from '../../src/stores/types.js';
+import { backends, redisSkip, redisUrl } from '../stores/backends.js';
 
 /*
  * Issue 9 item 2: the lockout must hold against guesses that arrive together. With maxFailures = 5, however
@@ -161,3 +168,64 @@ for (const b of backends) {
     });
   });
 }
+
+const worker = fileURLToPath(new URL('../stores/fixtures/lockout-worker.ts', import.meta.url));
+
+function runWorker(args: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', worker, ...args], (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(JSON.parse(stdout) as string[]),
+    );
+  });
+}
+
+// 4 processes, each sending 10 wrong codes at once after a barrier: the lockout holds across processes.
+async function processes(store: OfftokenStore, url: string, prefix: string): Promise<void> {
+  const storeKey = randomBytes(32);
+  const secret = randomBytes(20);
+  const v = new OtpValidator({ store, storeKey, clock: () => T });
+  await v.enroll({ id: 'u', type: 'hotp', secret });
+  const dir = mkdtempSync(join(tmpdir(), 'offtoken-lockout-'));
+  const outcomes = await Promise.all(
+    Array.from({ length: 4 }, (_, w) =>
+      runWorker([
+        url,
+        prefix,
+        storeKey.toString('hex'),
+        dir,
+        String(w),
+        '4',
+        String(T),
+        Array.from({ length: 10 }, (_, i) => wrongCode(secret, w * 10 + i)).join(','),
+      ]),
+    ),
+  );
+  const t: Record<string, number> = {};
+  for (const o of outcomes.flat()) t[o] = (t[o] ?? 0) + 1;
+  assert.deepEqual(t, { ERR_OTP_INVALID: 5, ERR_OTP_LOCKED: 35 });
+  assert.equal((await store.getCredential('u'))?.failures, 5);
+  await assert.rejects(v.verify('u', code(secret, 0)), { code: 'ERR_OTP_LOCKED' });
+}
+
+describe('OTP lockout under concurrent guesses from 4 processes x 10', () => {
+  it('SQLite: at most 5 of 40 wrong codes evaluated', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'offtoken-')), 'lock.db');
+    const store = new SqliteStore(path);
+    try {
+      await processes(store, `sqlite:${path}`, '');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('Redis: at most 5 of 40 wrong codes evaluated', { skip: redisSkip }, async () => {
+    const prefix = RedisStore.randomPrefix();
+    const store = await RedisStore.connect(redisUrl as string, { keyPrefix: prefix });
+    try {
+      await processes(store, redisUrl as string, prefix);
+    } finally {
+      await store.deleteAllWithPrefix();
+      await store.close();
+    }
+  });
+});
