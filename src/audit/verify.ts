@@ -29,7 +29,9 @@ export interface VerifyAuditOptions {
   requireSealed?: boolean;
   /**
    * Accept a log with signed checkpoints that does not end with its final checkpoint: one still being written
-   * (or whose writer crashed). Off by default, because that is also what a cut after a checkpoint looks like.
+   * (or whose writer crashed). Its entries after the last checkpoint are reported as `unsealedTail` and are not
+   * protected by the key. Off by default, because that is also what a cut after a checkpoint looks like. A log
+   * with no checkpoint at all is refused even so when a key is given.
    */
   allowOpen?: boolean;
   maxLineBytes?: number;
@@ -42,8 +44,8 @@ export interface AuditVerifyResult {
   head: string;
   /** 1-based line of the last checkpoint, 0 when none. */
   lastCheckpointLine: number;
-  /** Entries after the last checkpoint. */
-  unsealed: number;
+  /** Entries after the last checkpoint: not covered by any signature (non-zero only with allowOpen, or no key). */
+  unsealedTail: number;
   /** The last line is the final checkpoint the writer appends on close. */
   sealed: boolean;
   signaturesChecked: boolean;
@@ -54,8 +56,10 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /**
  * Walks the whole chain. An edit to a line changes its hash, which the next line's `prev` no longer matches;
  * a deletion or reordering breaks `seq` and `prev`; rewriting the chain after an edit needs the checkpoint key;
- * a cut after the last checkpoint leaves a log without its closing (final) checkpoint. What the file alone
- * cannot show: a cut back to exactly an earlier closing checkpoint (use expectHead/minEntries).
+ * a cut after the last checkpoint leaves a log without its closing (final) checkpoint. With a key, a log must
+ * hold a signed checkpoint: otherwise dropping the checkpoint lines (or cutting before the first one) and
+ * recomputing seq/prev would pass as a merely unsigned log. What the file alone cannot show: a cut back to
+ * exactly an earlier closing checkpoint (use expectHead/minEntries).
  */
 export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): AuditVerifyResult {
   const maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
@@ -154,14 +158,25 @@ export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): 
     );
 
   const entries = lineNo;
-  const unsealed = entries - lastCheckpointLine;
-  const sealed = entries > 0 && unsealed === 0 && lastFinal;
+  const unsealedTail = entries - lastCheckpointLine;
+  const sealed = entries > 0 && unsealedTail === 0 && lastFinal;
+  // A writer with a checkpoint key signs a checkpoint when it opens an empty log and another when it closes, so
+  // a log checked with the key and carrying no checkpoint lost them: every line could have been rewritten (the
+  // chain alone is recomputable without the key). --allow-open does not help: it accepts an unsigned tail only
+  // after a signed checkpoint.
+  if (options.key !== undefined && checkpoints === 0)
+    throw new AuditTruncatedError(
+      entries === 0
+        ? 'the log is empty: a log written with a checkpoint key holds at least its signed checkpoints, so it was cut to 0 bytes'
+        : `the log has no signed checkpoint in its ${entries} line${entries === 1 ? '' : 's'}: the checkpoints were removed or the log was cut before its first one, and nothing in it is covered by the key`,
+      { line: entries },
+    );
   // A writer with a signing key always ends with a final checkpoint on close. A log that has checkpoints but
   // does not end with a final one was cut after line `entries` (or is still open, or its writer crashed).
   if (checkpoints > 0 && !sealed && !options.allowOpen)
     throw new AuditTruncatedError(
-      unsealed > 0
-        ? `the log ends at line ${entries}, ${unsealed} entr${unsealed === 1 ? 'y' : 'ies'} after the last checkpoint (line ${lastCheckpointLine}) and without the closing checkpoint: lines after ${entries} were cut, or the log is still open (--allow-open)`
+      unsealedTail > 0
+        ? `the log ends at line ${entries}, ${unsealedTail} entr${unsealedTail === 1 ? 'y' : 'ies'} after the last checkpoint (line ${lastCheckpointLine}) and without the closing checkpoint: lines after ${entries} were cut, or the log is still open (--allow-open)`
         : `the log ends at line ${entries} with a periodic checkpoint, not the closing one: lines after ${entries} were cut, or the log is still open (--allow-open)`,
       { line: entries },
     );
@@ -177,7 +192,7 @@ export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): 
     );
   if (options.requireSealed && !sealed)
     throw new AuditTruncatedError(
-      `the log ends at line ${entries} without its closing checkpoint (${unsealed} unsealed entries)`,
+      `the log ends at line ${entries} without its closing checkpoint (${unsealedTail} unsealed entries)`,
       { line: entries },
     );
   return {
@@ -185,7 +200,7 @@ export function verifyAuditLog(path: string, options: VerifyAuditOptions = {}): 
     checkpoints,
     head: prev,
     lastCheckpointLine,
-    unsealed,
+    unsealedTail,
     sealed,
     signaturesChecked: options.key !== undefined,
   };

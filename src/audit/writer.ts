@@ -28,7 +28,7 @@ import {
 export interface AuditLogOptions {
   /** Ed25519 key (with its private half) that signs checkpoints. Without it the log is hash-chained only. */
   signingKey?: OfftokenKey;
-  /** A checkpoint after every this many entries (default 100), and always on close. */
+  /** A checkpoint after every this many entries (default 100), one opening a new log, and always on close. */
   checkpointEvery?: number;
   /** fsync after every entry (default false: only at checkpoints and close). */
   sync?: boolean;
@@ -122,6 +122,10 @@ export class AuditLog {
       this.#seq = tail ? tail.seq + 1 : 0;
       this.#head = tail ? tail.head : GENESIS_PREV;
       this.#sealed = tail?.final ?? false;
+      // A new log starts with a signed checkpoint over the empty chain: a verifier with the key then refuses a
+      // log without any checkpoint (removed, or cut before the first), and a log still being written is covered
+      // up to its last checkpoint from its first line on.
+      if (this.#key && tail === undefined) this.#checkpoint(false);
     } catch (e) {
       if (this.#fd !== undefined) closeSync(this.#fd);
       unlinkSync(this.#lockPath);
@@ -180,7 +184,8 @@ export class AuditLog {
 
   #checkpoint(final: boolean): void {
     const key = this.#key;
-    if (!key?.privateKey || this.#seq === 0) return;
+    if (!key?.privateKey) return;
+    // On an empty log (the opening checkpoint) this signs seq -1 and the genesis head.
     const payload: CheckpointPayload = { log: CHECKPOINT_LOG_ID, seq: this.#seq - 1, head: this.#head };
     if (final) payload.final = true;
     const sig = signJws(JSON.stringify(payload), key.privateKey, {

@@ -201,8 +201,12 @@ describe('offtoken breakglass issue / use and audit verify', () => {
     };
     // a head recorded earlier that the log does not contain
     bad(lines, 'ERR_AUDIT_TRUNCATED', lines.length, ['--expect-head', 'f'.repeat(64)]);
-    // edit line 2: the chain breaks at line 3
-    bad([lines[0]!, lines[1]!.replace('prod-db', 'prod-dc'), ...lines.slice(2)], 'ERR_AUDIT_CHAIN_BROKEN', 3);
+    // edit line 3 (line 1 is the opening checkpoint, line 2 the key use): the chain breaks at line 4
+    bad(
+      [...lines.slice(0, 2), lines[2]!.replace('prod-db', 'prod-dc'), ...lines.slice(3)],
+      'ERR_AUDIT_CHAIN_BROKEN',
+      4,
+    );
     // delete line 2, re-order lines 2 and 3
     bad([lines[0]!, ...lines.slice(2)], 'ERR_AUDIT_CHAIN_BROKEN', 2);
     bad([lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)], 'ERR_AUDIT_CHAIN_BROKEN', 2);
@@ -214,7 +218,7 @@ describe('offtoken breakglass issue / use and audit verify', () => {
     // without a key the chain alone still finds the edit
     writeFileSync(
       log,
-      `${[lines[0]!, lines[1]!.replace('prod-db', 'prod-dc'), ...lines.slice(2)].join('\n')}\n`,
+      `${[...lines.slice(0, 2), lines[2]!.replace('prod-db', 'prod-dc'), ...lines.slice(3)].join('\n')}\n`,
     );
     const nokey = cli(['audit', 'verify', log]);
     assert.equal(nokey.code, 1);

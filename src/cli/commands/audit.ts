@@ -17,7 +17,10 @@ export function register(program: Command): void {
     .option('--expect-head <hash>', 'a head recorded earlier: the log must still contain that line')
     .option('--min-entries <n>', 'the log must hold at least this many entries')
     .option('--require-sealed', 'the log must end with its closing checkpoint, even without checkpoint keys')
-    .option('--allow-open', 'accept a log that is still being written (no closing checkpoint yet)')
+    .option(
+      '--allow-open',
+      'accept a log that is still being written: no closing checkpoint yet, but (with a key) a signed checkpoint before its last unsealedTail entries',
+    )
     .action(
       action(
         async (
