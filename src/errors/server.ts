@@ -63,6 +63,11 @@ export class ServerConfigError extends OfftokenError {
   override readonly code: string = 'ERR_SERVER_CONFIG';
 }
 
+/** Another rotation held the authority keyring's lock file for longer than the wait (docs/service.md). */
+export class KeyringLockedError extends OfftokenError {
+  override readonly code: string = 'ERR_KEYRING_LOCKED';
+}
+
 /** A client registration operation failed (duplicate id, unknown id, bad JWKS). */
 export class ClientRegistryError extends OfftokenError {
   override readonly code: string = 'ERR_CLIENT_REGISTRY';

@@ -1,4 +1,5 @@
 import {
+  createECDH,
   createHash,
   createPrivateKey,
   createPublicKey,
@@ -12,6 +13,11 @@ import { KeyAlgMismatchError, KeyInvalidError, KeyTooWeakError } from '../errors
 import type { Jwk, Jwks, KeyAlg, OfftokenKey } from './types.js';
 
 const EC_CRV: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
+const ECDH_CURVE: Record<string, string> = {
+  'P-256': 'prime256v1',
+  'P-384': 'secp384r1',
+  'P-521': 'secp521r1',
+};
 // node:crypto reports OpenSSL curve names.
 const NODE_CURVE: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 const OCT_BYTES: Record<string, number> = {
@@ -166,4 +172,61 @@ export function importJwk(jwk: Jwk, opts: { alg?: KeyAlg; public?: boolean } = {
 /** Public keys only (an oct key is never published). */
 export function buildJwks(keys: OfftokenKey[]): Jwks {
   return { keys: keys.filter((k) => k.kty !== 'oct').map((k) => exportJwk(k)) };
+}
+
+function bigint(member: unknown): bigint | undefined {
+  if (typeof member !== 'string' || member.length === 0 || !isBase64url(member)) return undefined;
+  return BigInt(`0x${Buffer.from(member, 'base64url').toString('hex') || '0'}`);
+}
+
+/**
+ * A private JWK stores its public members beside the private ones, and node imports an EC or RSA key without
+ * checking that they belong together (an Ed25519 key's public half is derived from d). A private part damaged by
+ * bit rot or a bad copy would then sign under the kid while the published public key refuses every signature.
+ * True when the private members derive the stored public ones: Ed25519 x from d, EC (x, y) = d*G, RSA
+ * n = p*q with dp, dq, qi (RFC 7518 6.3.2) consistent with d and e.
+ */
+export function privateJwkMatchesPublic(jwk: Jwk, privateKey: KeyObject): boolean {
+  try {
+    if (jwk.kty === 'OKP') {
+      const derived = createPublicKey(privateKey).export({ format: 'jwk' }) as Jwk;
+      return typeof jwk.x === 'string' && derived.x === jwk.x;
+    }
+    if (jwk.kty === 'EC') {
+      const curve = ECDH_CURVE[jwk.crv as string];
+      if (
+        curve === undefined ||
+        typeof jwk.d !== 'string' ||
+        typeof jwk.x !== 'string' ||
+        typeof jwk.y !== 'string'
+      )
+        return false;
+      const ecdh = createECDH(curve);
+      ecdh.setPrivateKey(Buffer.from(jwk.d, 'base64url'));
+      // Uncompressed point: 0x04 || X || Y, each coordinate the curve's field size.
+      const point = ecdh.getPublicKey();
+      const size = (point.length - 1) / 2;
+      return (
+        point.subarray(1, 1 + size).equals(Buffer.from(jwk.x, 'base64url')) &&
+        point.subarray(1 + size).equals(Buffer.from(jwk.y, 'base64url'))
+      );
+    }
+    if (jwk.kty === 'RSA') {
+      const [n, e, d, p, q, dp, dq, qi] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q, jwk.dp, jwk.dq, jwk.qi].map(
+        bigint,
+      );
+      if (!n || !e || !d || !p || !q || !dp || !dq || !qi || p < 3n || q < 3n) return false;
+      return (
+        p * q === n &&
+        d % (p - 1n) === dp &&
+        d % (q - 1n) === dq &&
+        (e * dp) % (p - 1n) === 1n &&
+        (e * dq) % (q - 1n) === 1n &&
+        (qi * q) % p === 1n
+      );
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeFile
 import { isBase64url } from '../encoding/base64url.js';
 import { InputTooLargeError, InvalidArgumentError, OfftokenError } from '../errors/base.js';
 import { KeyfileDecryptFailedError, KeyfileInvalidError, KeyfilePermissionsError } from '../errors/keys.js';
-import { exportJwk, importJwk } from './jwk.js';
+import { exportJwk, importJwk, privateJwkMatchesPublic } from './jwk.js';
 import type { Jwk, OfftokenKey } from './types.js';
 
 const MAX_FILE = 64 * 1024;
@@ -244,7 +244,12 @@ export function readKeyFileSync(
   // The outer kid/alg are unauthenticated labels (for `ls`-style tooling); they must not contradict the key.
   if ((doc.kid !== undefined && doc.kid !== jwk.kid) || (doc.alg !== undefined && doc.alg !== jwk.alg))
     throw new KeyfileInvalidError('the key file kid/alg do not match its key');
-  return importJwk(jwk);
+  const key = importJwk(jwk);
+  if (key.privateKey !== undefined && !privateJwkMatchesPublic(jwk, key.privateKey))
+    throw new KeyfileInvalidError(
+      'the key file is damaged: its private key does not derive its stored public key; restore it from a backup',
+    );
+  return key;
 }
 
 export async function readKeyFile(

@@ -4,10 +4,24 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  randomBytes,
 } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { encodeBase64url } from '../encoding/base64url.js';
-import { ServerConfigError } from '../errors/server.js';
+import { KeyfileInvalidError } from '../errors/keys.js';
+import { KeyringLockedError, ServerConfigError } from '../errors/server.js';
+import { privateJwkMatchesPublic } from '../keys/jwk.js';
+import type { Jwk } from '../keys/types.js';
 import { type AuthorityAlg, algForKey } from '../status-list/jws.js';
 
 interface StoredKey {
@@ -61,6 +75,7 @@ export class AuthorityKeyring {
   private jwksCache: { keys: Record<string, unknown>[] } | undefined;
   /** Identity of the file last read or written: a change means another process (the CLI) rotated. */
   private fileStamp = '';
+  private retired: string | undefined;
 
   private constructor(
     private readonly file: string | undefined,
@@ -101,6 +116,11 @@ export class AuthorityKeyring {
   private load(f: KeyringFile): void {
     this.keys = f.keys.map((k) => {
       const privateKey = createPrivateKey({ key: k.jwk as never, format: 'jwk' });
+      // The JWKS publishes the stored public members: a damaged private part would sign tokens nobody verifies.
+      if (!privateJwkMatchesPublic(k.jwk as Jwk, privateKey))
+        throw new KeyfileInvalidError(
+          `keyring key ${String(k.kid).slice(0, 64)} is damaged: its private key does not derive its stored public key`,
+        );
       const publicKey = createPublicKey(privateKey);
       const { d: _d, ...pub } = k.jwk;
       return { ...k, privateKey, publicKey, publicJwk: { ...pub, kid: k.kid, alg: k.alg, use: 'sig' } };
@@ -144,12 +164,7 @@ export class AuthorityKeyring {
       throw new ServerConfigError(`keyring ${this.file} disappeared`);
     }
     if (stamp(st) === this.fileStamp) return false;
-    const fresh = AuthorityKeyring.openOrCreate(this.file, this.alg, 0);
-    this.keys = fresh.keys;
-    this.activeKid = fresh.activeKid;
-    this.byKid = fresh.byKid;
-    this.jwksCache = undefined;
-    this.fileStamp = fresh.fileStamp;
+    this.adopt(AuthorityKeyring.openOrCreate(this.file, this.alg, 0));
     return true;
   }
 
@@ -183,8 +198,41 @@ export class AuthorityKeyring {
    * Makes a fresh key active; the old active key becomes verify-only for `overlapSeconds` (at least the longest
    * token lifetime), so nothing it signed stops verifying before it expires.
    */
-  rotate(now: number, overlapSeconds: number, alg?: AuthorityAlg): string {
+  rotate(
+    now: number,
+    overlapSeconds: number,
+    alg?: AuthorityAlg,
+    opts: { lockWaitMs?: number } = {},
+  ): string {
+    if (!this.file) return this.rotateLoaded(now, overlapSeconds, alg);
+    // Two rotations at once (two CLIs, or the CLI and a server) each read the file, add a key and rename their
+    // copy over it: the second rename drops the first one's key. Under the lock, the file is re-read, so each
+    // rotation starts from the keys the previous one wrote.
+    const release = lockFile(this.file, opts.lockWaitMs ?? LOCK_WAIT_MS);
+    try {
+      this.adopt(AuthorityKeyring.openExisting(this.file));
+      return this.rotateLoaded(now, overlapSeconds, alg);
+    } finally {
+      release();
+    }
+  }
+
+  /** The key that was active before the last `rotate()` (verify-only since). */
+  get retiredKeyId(): string | undefined {
+    return this.retired;
+  }
+
+  private adopt(fresh: AuthorityKeyring): void {
+    this.keys = fresh.keys;
+    this.activeKid = fresh.activeKid;
+    this.byKid = fresh.byKid;
+    this.jwksCache = undefined;
+    this.fileStamp = fresh.fileStamp;
+  }
+
+  private rotateLoaded(now: number, overlapSeconds: number, alg?: AuthorityAlg): string {
     const old = this.byKid.get(this.activeKid)!;
+    this.retired = old.kid;
     old.exp = now + overlapSeconds;
     // drop keys whose verify-only window has passed
     const kept = this.keys.filter((k) => k.exp === undefined || now < k.exp);
@@ -197,6 +245,86 @@ export class AuthorityKeyring {
     });
     this.save();
     return fresh.kid;
+  }
+}
+
+/** How long a rotation waits for another one to finish before giving up (ERR_KEYRING_LOCKED). */
+const LOCK_WAIT_MS = 10_000;
+/** A rotation holds the lock for milliseconds: one older than this was left by a process that hung or crashed. */
+const LOCK_STALE_MS = 30_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<file>.lock` (created with O_EXCL, holding "pid token") and returns its release. Waits up to
+ * LOCK_WAIT_MS for another holder; a lock whose process is dead, or older than LOCK_STALE_MS, is broken.
+ */
+function lockFile(file: string, waitMs: number): () => void {
+  const lockPath = `${file}.lock`;
+  const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(lockPath, token, { flag: 'wx', mode: 0o600 });
+      return () => {
+        try {
+          if (readFileSync(lockPath, 'utf8') === token) unlinkSync(lockPath);
+        } catch {
+          // already gone (broken as stale by another process): nothing to release
+        }
+      };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST')
+        throw new ServerConfigError(`cannot create the keyring lock ${lockPath}: ${code}`);
+    }
+    breakIfStale(lockPath);
+    if (Date.now() >= deadline)
+      throw new KeyringLockedError(
+        `the keyring is locked by another rotation (${lockPath}) for over ${waitMs / 1000} s; remove that file if no rotation is running`,
+      );
+    sleepSync(5 + Math.floor(Math.random() * 20));
+  }
+}
+
+function breakIfStale(lockPath: string): void {
+  let text: string;
+  let st: Stats;
+  try {
+    st = statSync(lockPath);
+    text = readFileSync(lockPath, 'utf8');
+  } catch {
+    return; // released meanwhile: try again
+  }
+  // An empty lock is one being written right now: only its age can make it stale.
+  const pid = Number.parseInt(text, 10);
+  const dead = Number.isSafeInteger(pid) && pid > 0 && !processAlive(pid);
+  if (!dead && Date.now() - st.mtimeMs < LOCK_STALE_MS) return;
+  // Moved aside atomically, then checked: another waiter may have broken the same stale lock and taken a fresh
+  // one in between, and a fresh lock moved by mistake is put back (link fails if yet another holder exists).
+  const aside = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
+  try {
+    renameSync(lockPath, aside);
+  } catch {
+    return;
+  }
+  try {
+    if (readFileSync(aside, 'utf8') !== text) linkSync(aside, lockPath);
+  } catch {
+    // the fresh holder's lock could not be restored because a newer one exists: that one holds now
+  } finally {
+    rmSync(aside, { force: true });
   }
 }
 

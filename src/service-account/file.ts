@@ -1,11 +1,11 @@
 import { createPrivateKey, type KeyObject, randomBytes } from 'node:crypto';
 import { linkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError, OfftokenError } from '../errors/base.js';
-import { ServiceAccountInvalidError } from '../errors/keys.js';
-import { exportJwk, generateKey } from '../keys/jwk.js';
+import { KeyfileInvalidError, ServiceAccountInvalidError } from '../errors/keys.js';
+import { exportJwk, generateKey, privateJwkMatchesPublic } from '../keys/jwk.js';
 import { readPrivateFileSync } from '../keys/keyfile.js';
 import { exportPem, importPem } from '../keys/pem.js';
-import type { Jwks, OfftokenKey } from '../keys/types.js';
+import type { Jwk, Jwks, OfftokenKey } from '../keys/types.js';
 
 /** The algorithms a service account signs with, chosen from its key type (RS256 for RSA, as the cloud does). */
 export type ServiceAccountAlg = 'EdDSA' | 'ES256' | 'ES384' | 'ES512' | 'RS256';
@@ -175,6 +175,12 @@ export function parseServiceAccount(doc: unknown): ServiceAccount {
     throw invalid(`private_key: ${(e as Error).message}`);
   }
   if (key.privateKey === undefined) throw invalid('private_key must be a PKCS#8 PRIVATE KEY');
+  // PKCS#8 holds the public half too (EC point, RSA modulus): a damaged private part would sign under the kid
+  // while the registered public key refuses every assertion.
+  if (!privateJwkMatchesPublic(key.privateKey.export({ format: 'jwk' }) as Jwk, key.privateKey))
+    throw new KeyfileInvalidError(
+      'the service-account private_key is damaged: it does not derive its own public key; restore it from a backup',
+    );
   return fromKey(key, {
     clientId,
     clientEmail: typeof o.client_email === 'string' ? o.client_email : undefined,

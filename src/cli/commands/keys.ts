@@ -167,9 +167,10 @@ function rotate(o: RotateOptions): void {
       ? intOption(o.retireAfter, '--retire-after', 0, 10 * 365 * 86400)
       : Math.max(cfg.accessTokenTtl, 86400) + 60;
   const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
-  const previous = ring.activeKeyId;
   const now = Math.floor(Date.now() / 1000);
   const kid = ring.rotate(now, overlap, alg);
+  // read under the rotation's lock: another rotation may have run since the keyring was opened
+  const previous = ring.retiredKeyId;
   const active = ring.jwks(now).keys.find((k) => k.kid === kid);
   print(
     o.json ? { kid, alg: active?.alg, previous, previous_verify_only_until: now + overlap } : `${kid}`,
