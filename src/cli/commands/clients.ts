@@ -2,7 +2,10 @@ import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { KeyfileInvalidError } from '../../errors/keys.js';
 import { ClientRegistryError } from '../../errors/server.js';
+import { privateJwkMatchesPublic } from '../../keys/jwk.js';
+import type { Jwk } from '../../keys/types.js';
 import {
   checkClientPolicy,
   jwksKeys,
@@ -346,6 +349,10 @@ export function register(program: Command): void {
         } catch {
           throw new UsageError('--key private_key is not PEM');
         }
+        if (!privateJwkMatchesPublic(key.export({ format: 'jwk' }) as Jwk, key))
+          throw new KeyfileInvalidError(
+            '--key private_key is damaged: it does not derive its own public key',
+          );
         const t = now();
         const jws = signCompact(
           { typ: 'JWT', ...(typeof sa.private_key_id === 'string' ? { kid: sa.private_key_id } : {}) },
