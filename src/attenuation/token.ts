@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { decodeBase64url, encodeBase64url } from '../encoding/base64url.js';
 import { InputTooLargeError, InvalidArgumentError } from '../errors/base.js';
 import { AttenuationInvalidError } from '../errors/dpop.js';
+import { parseJsonObject } from '../jose/lib/json.js';
 
 /** Limits of the format (docs/formats/attenuated-token.md). */
 export const MAX_CAVEATS = 32;
@@ -69,6 +70,8 @@ function serialise(t: AttenuatedToken): string {
   return s;
 }
 
+const JSON_LIMITS = { maxDepth: 4, rejectDuplicates: true };
+
 /** Decodes without verifying. Hostile input -> ERR_INPUT_TOO_LARGE or ERR_ATTENUATION_INVALID. */
 export function parseAttenuated(token: string): AttenuatedToken {
   if (typeof token !== 'string') throw new AttenuationInvalidError('the attenuated token must be a string');
@@ -76,9 +79,16 @@ export function parseAttenuated(token: string): AttenuatedToken {
     throw new InputTooLargeError(`an attenuated token is limited to ${MAX_TOKEN_LENGTH} characters`);
   let o: unknown;
   try {
-    o = JSON.parse(decodeBase64url(token, 'attenuated token').toString('utf8'));
-  } catch {
-    throw new AttenuationInvalidError('the attenuated token is not base64url JSON');
+    // the jose core's strict parser: a repeated member name is refused, never resolved to the last one
+    o = parseJsonObject(
+      decodeBase64url(token, 'attenuated token').toString('utf8'),
+      JSON_LIMITS,
+      (r) => new Error(r),
+    );
+  } catch (e) {
+    throw new AttenuationInvalidError(
+      `the attenuated token is not base64url JSON${e instanceof Error && e.message.startsWith('has a duplicate') ? ` (it ${e.message})` : ''}`,
+    );
   }
   const r = o as { v?: unknown; id?: unknown; c?: unknown; s?: unknown };
   if (

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, type KeyObject, randomFillSync } from 'node:crypto';
 import { decodeBase64url, encodeBase64url } from '../encoding/base64url.js';
+import { parseJsonObject } from '../jose/lib/json.js';
 
 // IVs are taken from a pool refilled from the CSPRNG (one RAND_bytes call per 341 IVs instead of one per
 // token): every IV is still fresh CSPRNG output, used once, never derived from a counter or the clock.
@@ -60,9 +61,12 @@ const PLAIN_HEADER = encodeBase64url(JSON.stringify(PLAIN));
 /** Splits a compact dir/A256GCM JWE's header without decrypting (throws on malformation). */
 export function peekHeader(jwe: string): Record<string, unknown> {
   const h = jwe.slice(0, jwe.indexOf('.'));
-  const o = JSON.parse(decodeBase64url(h).toString('utf8')) as unknown;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error('header');
-  return o as Record<string, unknown>;
+  // RFC 7516 9 / 7515 5.2: duplicate header names refused, by the jose core's parser
+  return parseJsonObject(
+    decodeBase64url(h).toString('utf8'),
+    { maxDepth: 8, rejectDuplicates: true },
+    (r) => new Error(r),
+  );
 }
 
 /** Decrypts; throws a plain Error on any malformation or authentication failure. */

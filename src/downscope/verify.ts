@@ -2,7 +2,13 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { CelBudget } from '../cel/budget.js';
 import { type CelEngine, type CelProgram, celEngineFor } from '../cel/engine.js';
 import { type Clock, systemClock } from '../clock.js';
-import { type AsymmetricAlg, isAsymmetricAlg, parseCompact, verifySignature } from '../dpop/jws.js';
+import {
+  type AsymmetricAlg,
+  isAsymmetricAlg,
+  parseCompact,
+  parsePayloadObject,
+  verifySignature,
+} from '../dpop/jws.js';
 import { InvalidArgumentError } from '../errors/base.js';
 import {
   DownscopeDeniedError,
@@ -70,8 +76,8 @@ function openIntermediary(intermediary: string, o: VerifyDownscopedOptions): Ope
         ? o.intermediaryVerifier(p.header)
         : o.intermediaryVerifier;
     if (!verifySignature(alg, key, p)) throw new Error('sig');
-    claims = JSON.parse(p.payload.toString('utf8'));
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new Error('claims');
+    // duplicate claim names are refused like duplicate header names (same error below)
+    claims = parsePayloadObject(p.payload) as typeof claims;
   } catch {
     throw bad('the intermediary token does not verify');
   }
@@ -159,8 +165,7 @@ function verifyWith(
   const claims = { sub: opened.sub, exp: opened.exp };
   let boundary: { rules?: unknown; exp?: unknown };
   try {
-    boundary = JSON.parse(openDir(token.slice(tilde + 1), sessionKey).toString('utf8'));
-    if (typeof boundary !== 'object' || boundary === null) throw new Error('obj');
+    boundary = parsePayloadObject(openDir(token.slice(tilde + 1), sessionKey));
   } catch {
     throw bad('the access boundary does not decrypt: tampered or sealed under another session key');
   }

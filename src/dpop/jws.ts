@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject, sign, verify } from 'node:crypto';
 import { decodeBase64url, encodeBase64url } from '../encoding/base64url.js';
+import { parseJsonObject } from '../jose/lib/json.js';
 
 /**
  * The small asymmetric compact-JWS core DPoP and the downscoping intermediary need (RFC 7515), on node:crypto.
@@ -65,16 +66,27 @@ export interface ParsedJws {
   signature: Buffer;
 }
 
+const JSON_LIMITS = { maxDepth: 8, rejectDuplicates: true };
+const fail = (reason: string) => new Error(reason);
+
+/**
+ * A payload of this core's tokens (a DPoP proof, an intermediary) as a JSON object, with duplicate member names
+ * refused (RFC 7519 4, strict reading) like the header's; throws a plain Error, mapped by the caller.
+ */
+export function parsePayloadObject(payload: Buffer): Record<string, unknown> {
+  return parseJsonObject(payload.toString('utf8'), JSON_LIMITS, fail);
+}
+
 /** Splits and decodes; throws a plain Error on any malformation (callers map it to their own code). */
 export function parseCompact(token: string, maxSize: number): ParsedJws {
   if (typeof token !== 'string' || token.length > maxSize) throw new Error('size');
   const a = token.indexOf('.');
   const b = token.indexOf('.', a + 1);
   if (a < 1 || b < 0 || token.indexOf('.', b + 1) !== -1) throw new Error('shape');
-  const header = JSON.parse(decodeBase64url(token.slice(0, a)).toString('utf8')) as unknown;
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('header');
+  // RFC 7515 5.2: duplicate header names are refused, as by the jose core (src/jose/lib)
+  const header = parseJsonObject(decodeBase64url(token.slice(0, a)).toString('utf8'), JSON_LIMITS, fail);
   return {
-    header: header as Record<string, unknown>,
+    header,
     payload: decodeBase64url(token.slice(a + 1, b)),
     signingInput: Buffer.from(token.slice(0, b)),
     signature: decodeBase64url(token.slice(b + 1)),

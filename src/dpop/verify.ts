@@ -21,6 +21,7 @@ import {
   isAsymmetricAlg,
   type ParsedJws,
   parseCompact,
+  parsePayloadObject,
   verifySignature,
 } from './jws.js';
 import type { DpopNonceManager } from './nonce.js';
@@ -115,12 +116,11 @@ export async function verifyDpopProof(proof: string, o: VerifyDpopProofOptions):
   if (!ok) throw invalid('signature does not verify with the embedded key');
   let claims: VerifiedDpopProof['claims'];
   try {
-    claims = JSON.parse(p.payload.toString('utf8'));
-  } catch {
-    throw invalid('payload is not JSON');
+    claims = parsePayloadObject(p.payload) as VerifiedDpopProof['claims'];
+  } catch (e) {
+    // a duplicate claim name gets the code of a duplicate header name (both DpopProofInvalidError)
+    throw invalid(`payload ${(e as Error).message}`);
   }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
-    throw invalid('payload is not an object');
   if (typeof claims.jti !== 'string' || claims.jti.length < 1 || claims.jti.length > 256)
     throw invalid('jti missing');
   if (typeof claims.htm !== 'string' || typeof claims.htu !== 'string') throw invalid('htm/htu missing');

@@ -1,8 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
-import { InvalidArgumentError, OfftokenError } from '../errors/base.js';
-import { OfflineTokenClaimInvalidError, OfflineTokenTooLargeError } from '../errors/offline.js';
+import { InputTooLargeError, InvalidArgumentError, OfftokenError } from '../errors/base.js';
+import {
+  OfflineTokenClaimInvalidError,
+  OfflineTokenMalformedError,
+  OfflineTokenTooLargeError,
+} from '../errors/offline.js';
 import { ALGS, checkKey } from '../jose/lib/alg.js';
+import { parseJsonObject } from '../jose/lib/json.js';
 import type { JwsHeader } from '../jose/types.js';
 import type { Keyring } from '../keys/index.js';
 import type { OfftokenKey } from '../keys/types.js';
@@ -53,6 +58,9 @@ function checkKeyAlg(k: OfftokenKey, mode: OfflineMode): void {
   if (modeOfAlg(k.alg) !== mode)
     throw new InvalidArgumentError(`a ${k.alg} key cannot be used for ${mode} tokens`);
 }
+
+// Deeper than the claims' own limit (claims.ts) on `dat`, which keeps its message; this bounds the scan.
+const PAYLOAD_JSON = { maxDepth: 64, rejectDuplicates: true };
 
 /**
  * Creates self-contained tokens and reads them on another machine with no network.
@@ -242,11 +250,19 @@ export class OfflineTokenGenerator {
         throw new InvalidArgumentError('this generator has no key to read tokens with');
       const opened = open(token, this.mode, readKey);
       kid = opened.kid;
-      let raw: unknown;
+      let raw: Record<string, unknown>;
       try {
-        raw = JSON.parse(opened.payload.toString('utf8'));
-      } catch {
-        throw new OfflineTokenClaimInvalidError('the token payload is not JSON');
+        raw = parseJsonObject(
+          opened.payload.toString('utf8'),
+          PAYLOAD_JSON,
+          (reason) => new OfflineTokenClaimInvalidError(`the token payload ${reason}`),
+          // a repeated claim name is refused like a repeated header name (RFC 7519 4, strict reading)
+          (reason) => new OfflineTokenMalformedError(`the token payload ${reason}`),
+        );
+      } catch (e) {
+        if (e instanceof InputTooLargeError)
+          throw new OfflineTokenClaimInvalidError('the token payload is nested too deeply');
+        throw e;
       }
       claims = validateClaims(raw, {
         now: this.#clock(),

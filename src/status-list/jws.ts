@@ -2,6 +2,7 @@ import { type KeyObject, sign, verify } from 'node:crypto';
 import { decodeBase64url, encodeBase64url } from '../encoding/base64url.js';
 import { InputTooLargeError } from '../errors/base.js';
 import { AuthoritySignatureError } from '../errors/server.js';
+import { parseJsonObject } from '../jose/lib/json.js';
 
 /**
  * The authority's compact JWS for ES256 and EdDSA, on node:crypto. The jose capability (src/jose) was
@@ -62,16 +63,23 @@ export interface DecodedJws {
   signature: Buffer;
 }
 
+const JSON_LIMITS = { maxDepth: 32, rejectDuplicates: true };
+
+/**
+ * Header and payload through the jose core's strict parser: a repeated member name (RFC 7515 5.2 for the
+ * header, RFC 7519 4 read strictly for claims) is refused, so no two parsers read different claims.
+ */
 function parseObject(bytes: Buffer, what: string): Record<string, unknown> {
-  let v: unknown;
   try {
-    v = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new AuthoritySignatureError(`${what} is not JSON`);
+    return parseJsonObject(
+      bytes.toString('utf8'),
+      JSON_LIMITS,
+      (r) => new AuthoritySignatureError(`${what} ${r}`),
+    );
+  } catch (e) {
+    if (e instanceof AuthoritySignatureError) throw e;
+    throw new AuthoritySignatureError(`${what} is nested too deeply`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new AuthoritySignatureError(`${what} is not a JSON object`);
-  return v as Record<string, unknown>;
 }
 
 /** Splits and decodes without trusting anything (used to pick the key, never to decide). */

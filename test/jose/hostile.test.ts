@@ -316,6 +316,24 @@ describe('hostile: protected header', () => {
     // the same name in two different objects is not a duplicate
     assert.ok(verifyJwt(hsToken({}, '{"alg":"HS256","a":{"alg":1},"b":{"alg":2}}'), hs, base));
   });
+  it('duplicate claim names in the payload, also escaped, nested, in arrays -> the header code', () => {
+    const claims = (p: string) => forge('{"alg":"HS256"}', p, { alg: 'HS256', key: hs });
+    for (const p of [
+      '{"sub":"alice","sub":"admin"}',
+      '{"sub":"alice","s\u0075b":"admin"}',
+      '{"__proto__":1,"__proto__":2}',
+      '{"iss":"https://a,b{","cnf":{"jkt":"x","jkt":"y"}}',
+      '{"aud":["a","b"],"x":[{"k":1},{"k":1,"k":2}]}',
+      '{ "sub" : "alice" ,\n "sub" : "alice" }',
+    ])
+      rejects(() => verifyJwt(claims(p), hs, base), 'ERR_JOSE_HEADER_INVALID');
+    // commas and braces inside strings, empty objects and arrays are no duplicates
+    for (const p of [
+      '{"scope":"a,b,c {x}","aud":["a","b",[],{}],"o":{},"n":{"a":{"b":[1,2,{"c":1}]}}}',
+      '{"a":{"sub":1},"b":{"sub":2},"sub":3}',
+    ])
+      assert.ok(verifyJwt(claims(p), hs, base));
+  });
   it('a header that is not a JSON object', () => {
     for (const h of ['[]', '"HS256"', 'null', '{"alg":"HS256"', '{alg:"HS256"}'])
       rejects(() => verifyJwt(hsToken({}, h), hs, base), 'ERR_JOSE_HEADER_INVALID');

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { JwtInvalidError } from '../../errors/jose.js';
+import { JoseHeaderInvalidError, JwtInvalidError } from '../../errors/jose.js';
 import { decodePayloadText, splitJws, verifyCompact } from '../jws/verify.js';
 import { algSpec } from '../lib/alg.js';
 import { validateClaims } from '../lib/claims.js';
@@ -8,7 +8,10 @@ import { DEFAULT_MAX_DEPTH, parseJsonObject } from '../lib/json.js';
 import type { AsyncKeyResolver, JwtPolicy, KeyResolver, VerifiedJwt } from '../types.js';
 
 const payloadError = (reason: string) => new JwtInvalidError(`the payload ${reason}`);
-const PAYLOAD_JSON = { maxDepth: DEFAULT_MAX_DEPTH, rejectDuplicates: false };
+// RFC 7519 4: a parser may reject duplicate claim names or keep the last; a strict verifier rejects them, so no
+// two parsers can read different claims from one signed token. Same code as a duplicate header name.
+const duplicateClaim = (reason: string) => new JoseHeaderInvalidError(`the payload ${reason}`);
+const PAYLOAD_JSON = { maxDepth: DEFAULT_MAX_DEPTH, rejectDuplicates: true };
 
 /**
  * Verifies a JWT synchronously: size checks, one header parse (cached), one signature check, one payload
@@ -22,8 +25,9 @@ export function verifyJwt<P = Record<string, unknown>>(
   const { header, d1, d2 } = verifyCompact(token, key, policy);
   const claims = parseJsonObject(
     decodePayloadText(token, d1, d2),
-    policy.maxDepth === undefined ? PAYLOAD_JSON : { maxDepth: policy.maxDepth, rejectDuplicates: false },
+    policy.maxDepth === undefined ? PAYLOAD_JSON : { maxDepth: policy.maxDepth, rejectDuplicates: true },
     payloadError,
+    duplicateClaim,
   );
   validateClaims(header, claims, policy);
   return { header, payload: claims as P };

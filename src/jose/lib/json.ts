@@ -60,11 +60,64 @@ function bracketsAtMost(text: string, limit: number): boolean {
   return true;
 }
 
-/** Parses JSON that must be an object, within depth limits; `onError` builds the typed error to throw. */
+function countChar(text: string, c: string): number {
+  let n = 0;
+  for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Walks a parsed value (objects nested at most `maxDepth`, the top one at `depth` 1) and adds to `c` its member
+ * count (`keys`) and the commas and braces its text needs besides one per member (`extra`: array element
+ * separators, the brace of an empty object). False when deeper than maxDepth.
+ */
+function shapeOf(v: object, depth: number, maxDepth: number, c: { keys: number; extra: number }): boolean {
+  if (depth > maxDepth) return false;
+  if (Array.isArray(v)) {
+    if (v.length > 1) c.extra += v.length - 1;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'object' && x !== null && !shapeOf(x, depth + 1, maxDepth, c)) return false;
+    }
+    return true;
+  }
+  let k = 0;
+  const o = v as Record<string, unknown>;
+  // JSON.parse output has no inherited enumerable keys; an own "__proto__" member is enumerated like any other.
+  for (const name in o) {
+    k++;
+    const x = o[name];
+    if (typeof x === 'object' && x !== null && !shapeOf(x, depth + 1, maxDepth, c)) return false;
+  }
+  c.keys += k;
+  if (k === 0) c.extra++;
+  return true;
+}
+
+/**
+ * Proves, without a character scan, that valid JSON text has no duplicate member name and is not deeper than
+ * maxDepth. Outside strings each non-empty object's members take one '{' and one ',' between each pair, an
+ * empty object one '{', an array of n elements n-1 ','; inside strings there may be more. So the text's
+ * members are at most (',' + '{' in the text) - (array separators + empty objects), and the parsed value
+ * holds at least one key per distinct name: when the two counts are equal, no name was repeated. False means
+ * "not proven" (a repeated name, or commas/braces inside strings): the caller scans.
+ */
+function provenUnique(text: string, value: object, maxDepth: number): boolean {
+  const c = { keys: 0, extra: 0 };
+  if (!shapeOf(value, 1, maxDepth, c)) return false;
+  return countChar(text, ',') + countChar(text, '{') - c.extra === c.keys;
+}
+
+/**
+ * Parses JSON that must be an object, within depth limits; `onError` builds the typed error to throw, and
+ * `onDuplicate` (default `onError`) the one for a repeated member name: a payload's caller may need the code
+ * its header gives that fault.
+ */
 export function parseJsonObject(
   text: string,
   opts: { maxDepth: number; rejectDuplicates: boolean },
   onError: (reason: string) => Error,
+  onDuplicate: (reason: string) => Error = onError,
 ): Record<string, unknown> {
   let value: unknown;
   try {
@@ -78,10 +131,12 @@ export function parseJsonObject(
   // indexOf, stopping early) cannot be too deep, so the character-by-character scan is only run when
   // duplicates must be found or the text is bracket-heavy. Brackets inside strings only make the count larger.
   if (!opts.rejectDuplicates && bracketsAtMost(text, opts.maxDepth)) return value as Record<string, unknown>;
+  if (opts.rejectDuplicates && provenUnique(text, value, opts.maxDepth))
+    return value as Record<string, unknown>;
   const problem = scanJson(text, opts.maxDepth, opts.rejectDuplicates);
   if (problem !== undefined) {
     if (problem.startsWith('nesting')) throw new InputTooLargeError(`JSON ${problem}`);
-    throw onError(`has a ${problem}`);
+    throw onDuplicate(`has a ${problem}`);
   }
   return value as Record<string, unknown>;
 }
