@@ -60,16 +60,16 @@ function bracketsAtMost(text: string, limit: number): boolean {
   return true;
 }
 
-function countChar(text: string, c: string): number {
+function commas(text: string): number {
   let n = 0;
-  for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) n++;
+  for (let i = text.indexOf(','); i !== -1; i = text.indexOf(',', i + 1)) n++;
   return n;
 }
 
 /**
  * Walks a parsed value (objects nested at most `maxDepth`, the top one at `depth` 1) and adds to `c` its member
- * count (`keys`) and the commas and braces its text needs besides one per member (`extra`: array element
- * separators, the brace of an empty object). False when deeper than maxDepth.
+ * count (`keys`) and the commas its text has that separate no two members of one object, less one per
+ * non-empty object (`extra`: array element separators minus non-empty objects). False when deeper than maxDepth.
  */
 function shapeOf(v: object, depth: number, maxDepth: number, c: { keys: number; extra: number }): boolean {
   if (depth > maxDepth) return false;
@@ -90,22 +90,21 @@ function shapeOf(v: object, depth: number, maxDepth: number, c: { keys: number; 
     if (typeof x === 'object' && x !== null && !shapeOf(x, depth + 1, maxDepth, c)) return false;
   }
   c.keys += k;
-  if (k === 0) c.extra++;
+  if (k > 0) c.extra--;
   return true;
 }
 
 /**
  * Proves, without a character scan, that valid JSON text has no duplicate member name and is not deeper than
- * maxDepth. Outside strings each non-empty object's members take one '{' and one ',' between each pair, an
- * empty object one '{', an array of n elements n-1 ','; inside strings there may be more. So the text's
- * members are at most (',' + '{' in the text) - (array separators + empty objects), and the parsed value
- * holds at least one key per distinct name: when the two counts are equal, no name was repeated. False means
- * "not proven" (a repeated name, or commas/braces inside strings): the caller scans.
+ * maxDepth. Outside strings, an object of m members holds m - 1 commas and an array of n elements n - 1; inside
+ * strings there may be more. So the text's members number at most (',' in the text) - (array separators) +
+ * (non-empty objects), while the parsed value holds one key per distinct name: when the two counts are equal,
+ * no name was repeated. False means "not proven" (a repeated name, or commas inside strings): the caller scans.
  */
 function provenUnique(text: string, value: object, maxDepth: number): boolean {
   const c = { keys: 0, extra: 0 };
   if (!shapeOf(value, 1, maxDepth, c)) return false;
-  return countChar(text, ',') + countChar(text, '{') - c.extra === c.keys;
+  return commas(text) - c.extra === c.keys;
 }
 
 /**
