@@ -329,7 +329,7 @@ function checkStatusList(f: Fixture): void {
   });
   for (const ref of f.references) {
     it(`a token at index ${ref.idx} is ${ref.code ?? 'valid'} offline`, () => {
-      const check = () => checkStatusOffline(ref.token, f.listToken, { key: f.jwks, clock });
+      const check = () => checkStatusOffline(ref.token, f.listToken, { key: f.jwks, clock, typ: 'JWT' });
       if (ref.code === null) assert.deepEqual(check(), { status: 0, idx: ref.idx, uri: f.uri });
       else throwsCode(check, ref.code);
     });
