@@ -1,4 +1,4 @@
-export { bindKeyObjects, buildJwks, exportJwk, generateKey, importJwk, thumbprint } from './jwk.js';
+export { bindKeyObjects, buildJwks, exportJwk, generateKey, importJwk, thumbprint, useFor } from './jwk.js';
 export {
   decryptWithPassphrase,
   encryptWithPassphrase,
@@ -13,4 +13,14 @@ export { LocalJwks, type LocalJwksOptions, MAX_JWKS_KEYS } from './local_jwks.js
 export { exportPem, importPem, MAX_PEM_CHARS } from './pem.js';
 export { RemoteJwks, type RemoteJwksOptions } from './remote_jwks.js';
 export { headerSelector, keyMatches, selectKey } from './select.js';
-export type { Jwk, Jwks, JwsAlg, KeyAlg, KeySelector, OfftokenKey, SealAlg } from './types.js';
+export type {
+  AgreementAlg,
+  AgreementCurve,
+  Jwk,
+  Jwks,
+  JwsAlg,
+  KeyAlg,
+  KeySelector,
+  OfftokenKey,
+  SealAlg,
+} from './types.js';

@@ -10,7 +10,7 @@ import {
 } from 'node:crypto';
 import { encodeBase64url, isBase64url } from '../encoding/base64url.js';
 import { KeyAlgMismatchError, KeyInvalidError, KeyTooWeakError } from '../errors/keys.js';
-import type { Jwk, Jwks, KeyAlg, OfftokenKey } from './types.js';
+import type { AgreementCurve, Jwk, Jwks, KeyAlg, OfftokenKey } from './types.js';
 
 const EC_CRV: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
 const ECDH_CURVE: Record<string, string> = {
@@ -29,7 +29,17 @@ const OCT_BYTES: Record<string, number> = {
   A256GCM: 32,
 };
 
-export function ktyFor(alg: string): OfftokenKey['kty'] {
+/** ECDH-ES keys come in two key types: X25519 (OKP) and P-256 (EC). */
+const AGREEMENT_KTY: Record<string, OfftokenKey['kty']> = { X25519: 'OKP', 'P-256': 'EC' };
+
+/** The key type of an alg; an ECDH-ES key's depends on its curve (default X25519). */
+export function ktyFor(alg: string, crv?: string): OfftokenKey['kty'] {
+  if (alg === 'ECDH-ES') {
+    const kty = AGREEMENT_KTY[crv ?? 'X25519'];
+    if (kty === undefined || !Object.hasOwn(AGREEMENT_KTY, crv ?? 'X25519'))
+      throw new KeyInvalidError('an ECDH-ES key is X25519 or P-256');
+    return kty;
+  }
   if (alg === 'EdDSA') return 'OKP';
   if (alg in EC_CRV) return 'EC';
   if (/^(RS|PS)(256|384|512)$/.test(alg)) return 'RSA';
@@ -60,16 +70,27 @@ export function thumbprint(jwkOrKey: Jwk | OfftokenKey): string {
   return encodeBase64url(createHash('sha256').update(JSON.stringify(obj)).digest());
 }
 
-export function generateKey(alg: KeyAlg, opts: { kid?: string; modulusLength?: number } = {}): OfftokenKey {
-  const kty = ktyFor(alg);
-  const use = alg.startsWith('A') ? 'enc' : 'sig';
+/** Encryption keys (A*GCM, ECDH-ES) have use `enc`, every other alg `sig` (RFC 7517 4.2). */
+export function useFor(alg: string): 'sig' | 'enc' {
+  return alg.startsWith('A') || alg === 'ECDH-ES' ? 'enc' : 'sig';
+}
+
+export function generateKey(
+  alg: KeyAlg,
+  opts: { kid?: string; modulusLength?: number; crv?: AgreementCurve } = {},
+): OfftokenKey {
+  if (opts.crv !== undefined && alg !== 'ECDH-ES') throw new KeyInvalidError('crv is for ECDH-ES keys only');
+  const kty = ktyFor(alg, opts.crv);
+  const use = useFor(alg);
   if (kty === 'oct') {
     const secretKey = createSecretKey(randomBytes(OCT_BYTES[alg] as number));
     // The oct thumbprint is derived from the secret, so it must never be published as a kid.
     return { kid: opts.kid ?? encodeBase64url(randomBytes(16)), alg, use, kty, secretKey };
   }
   let pair: { privateKey: KeyObject; publicKey: KeyObject };
-  if (kty === 'OKP') pair = generateKeyPairSync('ed25519');
+  if (alg === 'ECDH-ES')
+    pair = kty === 'OKP' ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  else if (kty === 'OKP') pair = generateKeyPairSync('ed25519');
   else if (kty === 'EC') pair = generateKeyPairSync('ec', { namedCurve: EC_CRV[alg] as string });
   else {
     const modulusLength = opts.modulusLength ?? 2048;
@@ -101,21 +122,23 @@ export function bindKeyObjects(
   material: { privateKey?: KeyObject; publicKey: KeyObject },
   kid?: string,
 ): OfftokenKey {
-  const kty = ktyFor(alg);
-  if (kty === 'oct') throw new KeyAlgMismatchError(`${alg} needs a secret key, not a key pair`);
   const pub = material.publicKey;
   const t = pub.asymmetricKeyType;
   const d = pub.asymmetricKeyDetails;
+  const kty = alg === 'ECDH-ES' ? (t === 'ec' ? 'EC' : 'OKP') : ktyFor(alg);
+  if (kty === 'oct') throw new KeyAlgMismatchError(`${alg} needs a secret key, not a key pair`);
   const fits =
-    kty === 'OKP'
-      ? t === 'ed25519'
-      : kty === 'EC'
-        ? t === 'ec' && NODE_CURVE[d?.namedCurve ?? ''] === EC_CRV[alg]
-        : t === 'rsa';
+    alg === 'ECDH-ES'
+      ? t === 'x25519' || (t === 'ec' && NODE_CURVE[d?.namedCurve ?? ''] === 'P-256')
+      : kty === 'OKP'
+        ? t === 'ed25519'
+        : kty === 'EC'
+          ? t === 'ec' && NODE_CURVE[d?.namedCurve ?? ''] === EC_CRV[alg]
+          : t === 'rsa';
   if (!fits) throw new KeyAlgMismatchError(`a ${t ?? 'unknown'} key cannot be used with ${alg}`);
   if (kty === 'RSA' && (d?.modulusLength ?? 0) < 2048)
     throw new KeyTooWeakError('RSA keys must be at least 2048 bits');
-  const use = 'sig';
+  const use = useFor(alg);
   const key: OfftokenKey = {
     kid: '',
     alg,
@@ -135,11 +158,15 @@ export function importJwk(jwk: Jwk, opts: { alg?: KeyAlg; public?: boolean } = {
   if (!alg) throw new KeyInvalidError('JWK has no alg and none was given');
   if (opts.alg && jwk.alg && jwk.alg !== opts.alg)
     throw new KeyAlgMismatchError('JWK alg differs from the expected alg');
-  const kty = ktyFor(alg);
+  if (alg === 'ECDH-ES' && (typeof jwk.crv !== 'string' || !Object.hasOwn(AGREEMENT_KTY, jwk.crv)))
+    throw new KeyAlgMismatchError('ECDH-ES requires crv X25519 or P-256');
+  const kty = ktyFor(alg, alg === 'ECDH-ES' ? (jwk.crv as string) : undefined);
   if (jwk.kty !== kty) throw new KeyAlgMismatchError(`kty "${jwk.kty}" cannot be used with ${alg}`);
-  if (kty === 'EC' && jwk.crv !== EC_CRV[alg]) throw new KeyAlgMismatchError(`crv does not match ${alg}`);
-  if (kty === 'OKP' && jwk.crv !== 'Ed25519') throw new KeyAlgMismatchError('EdDSA requires crv Ed25519');
-  const expectedUse = alg.startsWith('A') ? 'enc' : 'sig';
+  if (alg !== 'ECDH-ES') {
+    if (kty === 'EC' && jwk.crv !== EC_CRV[alg]) throw new KeyAlgMismatchError(`crv does not match ${alg}`);
+    if (kty === 'OKP' && jwk.crv !== 'Ed25519') throw new KeyAlgMismatchError('EdDSA requires crv Ed25519');
+  }
+  const expectedUse = useFor(alg);
   // RFC 7517 4.2: a key published for encryption is not a signature key, and vice versa.
   if (jwk.use !== undefined && jwk.use !== expectedUse)
     throw new KeyAlgMismatchError(`use "${String(jwk.use).slice(0, 8)}" cannot be used with ${alg}`);

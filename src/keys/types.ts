@@ -6,7 +6,11 @@ export type { JwsAlg };
 
 /** Content-encryption algorithms for sealed-token (JWE dir) keys. */
 export type SealAlg = 'A128GCM' | 'A192GCM' | 'A256GCM';
-export type KeyAlg = JwsAlg | SealAlg;
+/** Key agreement (RFC 7518 4.6) for nested offline tokens: an X25519 (OKP) or P-256 (EC) key pair. */
+export type AgreementAlg = 'ECDH-ES';
+export type KeyAlg = JwsAlg | SealAlg | AgreementAlg;
+/** The curves of an ECDH-ES key. */
+export type AgreementCurve = 'X25519' | 'P-256';
 
 export interface OfftokenKey {
   kid: string;

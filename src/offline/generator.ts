@@ -6,6 +6,7 @@ import {
   OfflineTokenMalformedError,
   OfflineTokenTooLargeError,
 } from '../errors/offline.js';
+import { ecdhCurveOf } from '../jose/jwe/ecdh-es.js';
 import { ALGS, checkKey } from '../jose/lib/alg.js';
 import { parseJsonObject } from '../jose/lib/json.js';
 import type { JwsHeader } from '../jose/types.js';
@@ -17,7 +18,13 @@ import { deriveOfflineKey } from './derive.js';
 import {
   type EnvelopeWriter,
   makeWriter,
+  NESTED_ALGS,
+  type NestedAlg,
+  type NestedReader,
+  type NestedRecipient,
+  nestedReader,
   open,
+  openNested,
   type ReadKey,
   SEALED_ENCS,
   type SealedEnc,
@@ -50,13 +57,32 @@ function modeOfAlg(alg: string): OfflineMode | undefined {
 
 /** Which KeyObject of an OfftokenKey serves a mode, for writing or reading. */
 function keyFor(k: OfftokenKey, mode: OfflineMode, write: boolean): KeyObject | undefined {
-  if (mode === 'signed') return write ? k.privateKey : k.publicKey;
+  if (mode === 'signed' || mode === 'nested') return write ? k.privateKey : k.publicKey;
   return k.secretKey;
 }
 
 function checkKeyAlg(k: OfftokenKey, mode: OfflineMode): void {
-  if (modeOfAlg(k.alg) !== mode)
-    throw new InvalidArgumentError(`a ${k.alg} key cannot be used for ${mode} tokens`);
+  if (mode === 'nested' ? !NESTED_ALGS.includes(k.alg as NestedAlg) : modeOfAlg(k.alg) !== mode)
+    throw new InvalidArgumentError(
+      mode === 'nested'
+        ? `a nested token is signed with an EdDSA or ES256 key, not ${k.alg} (the reader's ECDH-ES key is recipient or decryptionKey)`
+        : `a ${k.alg} key cannot be used for ${mode} tokens`,
+    );
+}
+
+/** The reader's public ECDH-ES key as a nested token's recipient, checked once per key. */
+const recipients = new WeakMap<OfftokenKey, NestedRecipient>();
+function recipientOf(k: OfftokenKey): NestedRecipient {
+  const hit = recipients.get(k);
+  if (hit) return hit;
+  const key = k?.publicKey;
+  if (k?.alg !== 'ECDH-ES' || key === undefined || ecdhCurveOf(key) === undefined)
+    throw new InvalidArgumentError(
+      "a nested token's recipient is the reader's ECDH-ES (X25519 or P-256) public key",
+    );
+  const r = { key, kid: k.kid };
+  recipients.set(k, r);
+  return r;
 }
 
 // Deeper than the claims' own limit (claims.ts) on `dat`, which keeps its message; this bounds the scan.
@@ -87,6 +113,8 @@ export class OfflineTokenGenerator {
   readonly #ringWriters = new WeakMap<OfftokenKey, EnvelopeWriter>();
   readonly #keyring: Keyring | undefined;
   readonly #readKey: ReadKey | undefined;
+  readonly #recipient: NestedRecipient | undefined;
+  readonly #nestedReader: NestedReader | undefined;
 
   constructor(options: OfflineTokenGeneratorOptions);
   constructor(secret: string | Uint8Array, aesBits?: number, ttlSeconds?: number, ttlTolerance?: number);
@@ -124,9 +152,19 @@ export class OfflineTokenGenerator {
     const sources = [o.key, o.keyring, o.secret ?? o.passphrase].filter((x) => x !== undefined).length;
     if (sources !== 1)
       throw new InvalidArgumentError('give exactly one of key, keyring, secret or passphrase');
+    const nested = o.recipient !== undefined || o.decryptionKey !== undefined;
+    if (nested && o.mode !== undefined && o.mode !== 'nested')
+      throw new InvalidArgumentError('recipient and decryptionKey are for nested tokens');
+    const inferred = nested ? 'nested' : o.mode;
+    if (o.recipient !== undefined) this.#recipient = recipientOf(o.recipient);
+    if (o.decryptionKey !== undefined) {
+      if (o.decryptionKey.alg !== 'ECDH-ES')
+        throw new InvalidArgumentError("decryptionKey is the reader's own ECDH-ES key");
+      this.#nestedReader = nestedReader(o.decryptionKey.privateKey, o.decryptionKey.kid);
+    }
 
     if (o.key !== undefined) {
-      const mode = o.mode ?? modeOfAlg(o.key.alg);
+      const mode = inferred ?? modeOfAlg(o.key.alg);
       if (mode === undefined) throw new InvalidArgumentError(`a ${o.key.alg} key cannot make offline tokens`);
       checkKeyAlg(o.key, mode);
       this.mode = mode;
@@ -134,7 +172,7 @@ export class OfflineTokenGenerator {
       const r = keyFor(o.key, mode, false);
       if (r === undefined) throw new InvalidArgumentError('the key holds no usable key material');
       if (mode !== 'sealed') {
-        const alg = mode === 'signed' ? 'EdDSA' : 'HS256';
+        const alg = mode === 'signed' ? 'EdDSA' : mode === 'mac' ? 'HS256' : (o.key.alg as NestedAlg);
         checkKey(alg, ALGS[alg], r, 'verify');
       } else this.#encOf(o.key);
       this.#readKey = { key: r, kid: o.key.kid };
@@ -147,7 +185,7 @@ export class OfflineTokenGenerator {
       } catch {
         active = undefined; // a verify-only keyring: it can still read
       }
-      const mode = o.mode ?? (active ? modeOfAlg(active.alg) : undefined);
+      const mode = inferred ?? (active ? modeOfAlg(active.alg) : undefined);
       if (mode === undefined)
         throw new InvalidArgumentError('give mode: the keyring has no signing key to infer it from');
       this.mode = mode;
@@ -155,9 +193,9 @@ export class OfflineTokenGenerator {
       // The keyring selects by kid and alg (a JWE's alg "dir" matches a key whose alg is the header's enc).
       this.#readKey = (h: JwsHeader) => ring.resolve(h);
     } else {
-      const mode = o.mode ?? 'sealed';
-      if (mode === 'signed')
-        throw new InvalidArgumentError('signed mode needs an Ed25519 key or keyring, not a shared secret');
+      const mode = inferred ?? 'sealed';
+      if (mode === 'signed' || mode === 'nested')
+        throw new InvalidArgumentError(`${mode} mode needs key pairs, not a shared secret`);
       this.mode = mode;
       const bits = o.aesBits ?? 256;
       if (mode === 'sealed' && !(bits in ENC_BY_BITS))
@@ -197,8 +235,8 @@ export class OfflineTokenGenerator {
       }
     }
     throw new InvalidArgumentError(
-      this.mode === 'signed'
-        ? 'this generator has only a public key: it can read signed tokens but not create them'
+      this.mode === 'signed' || this.mode === 'nested'
+        ? `this generator has only a public key: it can read ${this.mode} tokens but not create them`
         : 'this generator has no key to create tokens with',
     );
   }
@@ -220,7 +258,14 @@ export class OfflineTokenGenerator {
     }
     if (json.length > this.maxTokenSize)
       throw new OfflineTokenTooLargeError(`the claims exceed the ${this.maxTokenSize}-character token limit`);
-    const token = seal(json, signer);
+    let recipient: NestedRecipient | undefined;
+    if (this.mode === 'nested') {
+      recipient = options.recipient !== undefined ? recipientOf(options.recipient) : this.#recipient;
+      if (recipient === undefined)
+        throw new InvalidArgumentError("a nested token needs a recipient: the reader's public ECDH-ES key");
+    } else if (options.recipient !== undefined)
+      throw new InvalidArgumentError('recipient is for nested tokens');
+    const token = seal(json, signer, recipient);
     if (token.length > this.maxTokenSize)
       throw new OfflineTokenTooLargeError(
         `the token would exceed ${this.maxTokenSize} characters; carry less data`,
@@ -228,6 +273,7 @@ export class OfflineTokenGenerator {
     this.#audit?.record('token.issue', {
       mode: this.mode,
       kid: signer.kid,
+      ...(recipient !== undefined && { to: recipient.kid }),
       jti: claims.jti,
       sub: claims.sub,
       device: claims.device,
@@ -248,7 +294,14 @@ export class OfflineTokenGenerator {
       const readKey = this.#readKey;
       if (readKey === undefined)
         throw new InvalidArgumentError('this generator has no key to read tokens with');
-      const opened = open(token, this.mode, readKey);
+      let opened: ReturnType<typeof open>;
+      if (this.mode === 'nested') {
+        if (this.#nestedReader === undefined)
+          throw new InvalidArgumentError(
+            "reading nested tokens needs decryptionKey: the reader's own ECDH-ES key",
+          );
+        opened = openNested(token, this.#nestedReader, readKey);
+      } else opened = open(token, this.mode, readKey);
       kid = opened.kid;
       let raw: Record<string, unknown>;
       try {

@@ -3,8 +3,11 @@ import type { Keyring } from '../keys/index.js';
 import type { OfftokenKey } from '../keys/types.js';
 import type { CounterStore, ReplayStore } from '../stores/types.js';
 
-/** sealed = JWE dir + A*GCM (confidential); signed = JWS EdDSA (public verification); mac = JWS HS256. */
-export type OfflineMode = 'sealed' | 'signed' | 'mac';
+/**
+ * sealed = JWE dir + A*GCM (confidential); signed = JWS EdDSA (public verification); mac = JWS HS256;
+ * nested = JWS EdDSA/ES256 inside a JWE ECDH-ES + A256GCM to one reader's public key (both, no shared secret).
+ */
+export type OfflineMode = 'sealed' | 'signed' | 'mac' | 'nested';
 
 /** A JSON value, the only thing a token can carry. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
@@ -45,10 +48,20 @@ export interface AuditSink {
 }
 
 export interface OfflineTokenGeneratorOptions {
-  /** Inferred from the key's `alg` when omitted (A*GCM -> sealed, EdDSA -> signed, HS256 -> mac). */
+  /**
+   * Inferred when omitted: nested when `recipient` or `decryptionKey` is given, else from the key's `alg`
+   * (A*GCM -> sealed, EdDSA -> signed, HS256 -> mac).
+   */
   mode?: OfflineMode;
-  /** A key from src/keys: A128/192/256GCM (sealed), EdDSA (signed; public only to read), HS256 (mac). */
+  /**
+   * A key from src/keys: A128/192/256GCM (sealed), EdDSA (signed; public only to read), HS256 (mac); for nested
+   * the issuer's EdDSA or ES256 key (private to generate, public to read).
+   */
   key?: OfftokenKey;
+  /** nested, generate: the reader's public ECDH-ES key (X25519 or P-256) tokens are encrypted to. */
+  recipient?: OfftokenKey;
+  /** nested, read: this reader's own ECDH-ES private key. */
+  decryptionKey?: OfftokenKey;
   /** A keyring: new tokens use its signing key, readers accept every key it still holds (by `kid`). */
   keyring?: Keyring;
   /** Raw key bytes (>= 16) -> HKDF-SHA256, or a passphrase string -> scrypt -> HKDF (sealed and mac only). */
@@ -87,6 +100,8 @@ export interface GenerateOptions {
   ttlSeconds?: number;
   /** Not-before (unix s); default now. */
   nbf?: number;
+  /** nested: the reader this token is encrypted to (overrides the generator's `recipient`). */
+  recipient?: OfftokenKey;
 }
 
 export type ConsumeStore = ReplayStore & Partial<CounterStore>;
@@ -103,5 +118,6 @@ export interface OfflineTokenResult<T = JsonValue> {
   payload: T | undefined;
   claims: OfflineTokenClaims;
   mode: OfflineMode;
+  /** The key that signed or sealed the token (nested: the issuer's key, from the inner JWS). */
   kid: string | undefined;
 }
