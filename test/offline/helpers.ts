@@ -69,3 +69,19 @@ export function throwsCode(fn: () => unknown, code: string): void {
   }
   throw new Error(`expected ${code}, but nothing was thrown`);
 }
+
+/** A reader's ECDH-ES key pair for nested tokens. */
+export function deviceKey(
+  crv: 'X25519' | 'P-256' = 'X25519',
+  kid = `dev-${randomBytes(4).toString('hex')}`,
+): OfftokenKey {
+  const { privateKey, publicKey } =
+    crv === 'X25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { kid, alg: 'ECDH-ES', use: 'enc', kty: crv === 'X25519' ? 'OKP' : 'EC', privateKey, publicKey };
+}
+
+/** An ES256 (P-256) signing key, the other issuer key of nested tokens. */
+export function es256Key(kid = `es-${randomBytes(4).toString('hex')}`): OfftokenKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { kid, alg: 'ES256', use: 'sig', kty: 'EC', privateKey, publicKey };
+}
