@@ -99,6 +99,7 @@ export {
   type VerifiedTokenCacheOptions,
 } from './jose/jwt/verifier.js';
 export {
+  type AgreementCurve,
   buildJwks,
   exportJwk,
   exportPem,

@@ -17,6 +17,8 @@ export {
   PROVISION_AUDIENCE,
   type ProvisionBatchOptions,
   type ProvisionCheckOptions,
+  type ProvisionDevice,
   type ProvisioningRecord,
+  parseDeviceKeys,
   parseSerials,
 } from './provisioning.js';

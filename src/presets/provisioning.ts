@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from '../errors/base.js';
 import { OfflineTokenScopeError } from '../errors/offline.js';
+import { importJwk } from '../keys/jwk.js';
+import type { Jwk, OfftokenKey } from '../keys/types.js';
 import type { OfflineTokenGenerator } from '../offline/generator.js';
 import type { AuditSink, ConsumeStore, OfflineTokenClaims } from '../offline/types.js';
 
@@ -36,28 +38,85 @@ export function parseSerials(text: string): string[] {
   return out;
 }
 
+/** A device of a nested batch: its serial and its public ECDH-ES key (the token is encrypted to it). */
+export interface ProvisionDevice {
+  serial: string;
+  key: OfftokenKey;
+}
+
+/** Longest line of a device-keys file: a serial and a public P-256 JWK fit many times over. */
+const MAX_DEVICE_LINE = 4096;
+
+/**
+ * Parses a device-keys file for nested batches: JSON lines `{"serial":"...","jwk":{...public ECDH-ES JWK}}`,
+ * blank lines and `#` comments ignored. Serials follow the serials-file rule; a duplicate serial, a private key
+ * member or a key that is not X25519/P-256 is refused with its line number.
+ */
+export function parseDeviceKeys(text: string): ProvisionDevice[] {
+  const out: ProvisionDevice[] = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const at = `line ${i + 1}`;
+    if (line.length > MAX_DEVICE_LINE)
+      throw new InvalidArgumentError(`${at}: longer than ${MAX_DEVICE_LINE} characters`);
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      throw new InvalidArgumentError(`${at}: not JSON`);
+    }
+    const { serial, jwk } = (rec ?? {}) as { serial?: unknown; jwk?: unknown };
+    if (typeof serial !== 'string' || !SERIAL_RE.test(serial))
+      throw new InvalidArgumentError(`${at}: a serial is 1-128 characters of A-Z a-z 0-9 . _ : -`);
+    if (seen.has(serial)) throw new InvalidArgumentError(`${at}: serial ${serial} appears twice`);
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+      throw new InvalidArgumentError(`${at}: jwk must be the device's public ECDH-ES JWK`);
+    let key: OfftokenKey;
+    try {
+      key = importJwk(jwk as Jwk, { alg: 'ECDH-ES', public: true });
+    } catch (e) {
+      throw new InvalidArgumentError(`${at}: ${(e as Error).message}`);
+    }
+    seen.add(serial);
+    out.push({ serial, key });
+  });
+  return out;
+}
+
 export interface ProvisionBatchOptions {
   ttlSeconds?: number;
   /** Called after each token (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Mints one token per serial (sub = device = serial). */
+/**
+ * Mints one token per serial (sub = device = serial). For a nested generator each entry is a device with its
+ * public key, and its token is encrypted to that key: only that device can read it.
+ */
 export function* issueProvisioningBatch(
   gen: OfflineTokenGenerator,
-  serials: readonly string[],
+  serials: readonly (string | ProvisionDevice)[],
   options: ProvisionBatchOptions = {},
 ): Generator<ProvisioningRecord> {
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_PROVISION_TTL;
   let done = 0;
-  for (const serial of serials) {
-    if (!SERIAL_RE.test(serial)) throw new InvalidArgumentError('invalid serial');
+  for (const entry of serials) {
+    const serial = typeof entry === 'string' ? entry : entry?.serial;
+    if (typeof serial !== 'string' || !SERIAL_RE.test(serial))
+      throw new InvalidArgumentError('invalid serial');
+    if ((gen.mode === 'nested') !== (typeof entry !== 'string'))
+      throw new InvalidArgumentError(
+        'a nested batch takes devices with their public keys; other modes take serials',
+      );
     const { token, claims } = gen.issue(undefined, {
       sub: serial,
       device: serial,
       act: PROVISION_ACTION,
       aud: PROVISION_AUDIENCE,
       ttlSeconds,
+      ...(typeof entry !== 'string' && { recipient: entry.key }),
     });
     done++;
     options.onProgress?.(done, serials.length);

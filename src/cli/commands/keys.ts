@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { KeyInvalidError } from '../../errors/keys.js';
 import {
+  type AgreementCurve,
   buildJwks,
   exportJwk,
   generateKey,
@@ -37,7 +38,11 @@ export const GENERATE_ALGS: readonly KeyAlg[] = [
   'A128GCM',
   'A192GCM',
   'A256GCM',
+  'ECDH-ES',
 ];
+
+/** Curves of an ECDH-ES key (`--crv`): the reader keys of nested offline tokens. */
+const AGREEMENT_CURVES: readonly AgreementCurve[] = ['X25519', 'P-256'];
 
 const AUTHORITY_ALGS: readonly AuthorityAlg[] = ['EdDSA', 'ES256'];
 
@@ -85,6 +90,7 @@ interface GenerateOptions {
   passphraseEnv?: string;
   kid?: string;
   bits?: string;
+  crv?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -94,7 +100,13 @@ function generate(o: GenerateOptions): void {
   // Resolve the passphrase before the (possibly slow) key generation, so a typo fails at once.
   const passphrase = o.passphraseEnv !== undefined ? passphraseFrom(o.passphraseEnv) : undefined;
   if (existsSync(o.out) && !o.force) throw new UsageError(`${o.out} exists; pass --force to replace it`);
-  const opts: { kid?: string; modulusLength?: number } = {};
+  const opts: { kid?: string; modulusLength?: number; crv?: AgreementCurve } = {};
+  if (o.crv !== undefined) {
+    if (alg !== 'ECDH-ES') throw new UsageError('--crv is for ECDH-ES keys only');
+    if (!(AGREEMENT_CURVES as readonly string[]).includes(o.crv))
+      throw new UsageError(`--crv must be ${AGREEMENT_CURVES.join(' or ')}`);
+    opts.crv = o.crv as AgreementCurve;
+  }
   if (o.kid !== undefined) {
     if (o.kid.length === 0 || o.kid.length > 256) throw new UsageError('--kid must be 1 to 256 characters');
     opts.kid = o.kid;
@@ -194,8 +206,9 @@ export function register(program: Command): void {
     )
     .requiredOption(
       '--alg <alg>',
-      `one of ${GENERATE_ALGS.join(', ')} (A*GCM: keys for sealed offline tokens)`,
+      `one of ${GENERATE_ALGS.join(', ')} (A*GCM: keys for sealed offline tokens; ECDH-ES: a reader's key for nested tokens)`,
     )
+    .option('--crv <crv>', 'curve of an ECDH-ES key: X25519 (default) or P-256')
     .requiredOption('--out <file>', 'key file to write')
     .option(
       '--passphrase-env <var>',

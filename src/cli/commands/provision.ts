@@ -2,7 +2,13 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { OfflineTokenGenerator } from '../../offline/index.js';
-import { checkProvisioningToken, issueProvisioningBatch, parseSerials } from '../../presets/index.js';
+import {
+  checkProvisioningToken,
+  issueProvisioningBatch,
+  type ProvisionDevice,
+  parseDeviceKeys,
+  parseSerials,
+} from '../../presets/index.js';
 import { openStore } from '../../stores/index.js';
 import {
   action,
@@ -25,11 +31,18 @@ export function register(program: Command): void {
   provision
     .command('batch')
     .description('Mint one token per serial (JSON lines: serial, jti, exp, token) on an offline machine')
-    .requiredOption('--key <file>', 'Ed25519 (signed) or A*GCM (sealed) key file')
-    .requiredOption('--serials <file>', 'one serial per line (# comments and blank lines ignored)')
+    .requiredOption(
+      '--key <file>',
+      'Ed25519 (signed), A*GCM (sealed), or Ed25519/ES256 (nested: the issuer) key file',
+    )
+    .option('--serials <file>', 'one serial per line (# comments and blank lines ignored)')
+    .option(
+      '--devices <file>',
+      'instead of --serials, for nested tokens: JSON lines {"serial","jwk"} with each device\'s public ECDH-ES key',
+    )
     .requiredOption('--out <file>', 'output file (created, never overwritten, mode 0600)')
     .option('--ttl <seconds>', 'token lifetime', String(7 * 24 * 3600))
-    .option('--mode <mode>', 'signed | sealed (default: from the key)')
+    .option('--mode <mode>', 'signed | sealed | nested (default: from the key; nested with --devices)')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--audit <file>', 'append the batch issuance to this audit log')
     .option('--audit-key <file>', 'Ed25519 key that signs the audit log checkpoints')
@@ -37,7 +50,8 @@ export function register(program: Command): void {
       action(
         async (o: {
           key: string;
-          serials: string;
+          serials?: string;
+          devices?: string;
           out: string;
           ttl: string;
           mode?: string;
@@ -46,11 +60,22 @@ export function register(program: Command): void {
           auditKey?: string;
         }) => {
           const ttlSeconds = intOption(o.ttl, '--ttl', 1, 10 * 365 * 86400);
-          const mode = parseMode(o.mode);
-          if (mode === 'mac') throw new UsageError('provisioning tokens are signed or sealed');
-          const text = readFileBytes(o.serials, '--serials', MAX_SERIALS_FILE);
-          const serials = parseSerials(text.toString('utf8'));
-          if (serials.length === 0) throw new UsageError('the serials file holds no serial');
+          const mode = parseMode(o.mode) ?? (o.devices !== undefined ? 'nested' : undefined);
+          if (mode === 'mac') throw new UsageError('provisioning tokens are signed, sealed or nested');
+          if ((o.serials === undefined) === (o.devices === undefined))
+            throw new UsageError('give --serials FILE, or --devices FILE for nested tokens');
+          if ((mode === 'nested') !== (o.devices !== undefined))
+            throw new UsageError(
+              "nested tokens take --devices (the devices' public keys); other modes --serials",
+            );
+          const flag = o.devices !== undefined ? '--devices' : '--serials';
+          const file = (o.devices ?? o.serials)!;
+          const text = readFileBytes(file, flag, MAX_SERIALS_FILE);
+          const serials: (string | ProvisionDevice)[] =
+            o.devices !== undefined
+              ? parseDeviceKeys(text.toString('utf8'))
+              : parseSerials(text.toString('utf8'));
+          if (serials.length === 0) throw new UsageError(`${file} holds no device`);
           const key = await loadKey(o.key);
           const gen = new OfflineTokenGenerator({ key, ...(mode && { mode }) });
           if (gen.mode === 'mac') throw new UsageError('provisioning tokens are signed or sealed');
@@ -104,8 +129,14 @@ export function register(program: Command): void {
   provision
     .command('check')
     .description('Gateway side: accept a provisioning token once and print its device serial')
-    .option('--key <file>', 'public Ed25519 key (signed) or the A*GCM key (sealed)')
-    .option('--jwks <file>', 'instead of --key: the public keys by kid (offtoken keys jwks)')
+    .option(
+      '--key <file>',
+      "public Ed25519 key (signed), the A*GCM key (sealed), or this device's ECDH-ES key (nested, with --jwks)",
+    )
+    .option(
+      '--jwks <file>',
+      "the issuer's public keys by kid (offtoken keys jwks): instead of --key, or with it for nested",
+    )
     .requiredOption(
       '--consume <url>',
       'replay store that outlives the run: sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)',

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/index.js';
 import type { JwsHeader } from '../../jose/types.js';
-import { importJwk, Keyring, LocalJwks, readKeyFile } from '../../keys/index.js';
+import { importJwk, type Jwk, Keyring, LocalJwks, readKeyFile } from '../../keys/index.js';
 import type { OfftokenKey } from '../../keys/types.js';
 import {
   type GenerateOptions,
@@ -54,9 +54,43 @@ export async function loadVerifyKey(o: {
 
 export function parseMode(text: string | undefined): OfflineMode | undefined {
   if (text === undefined) return undefined;
-  if (text !== 'sealed' && text !== 'signed' && text !== 'mac')
-    throw new UsageError('--mode is sealed, signed or mac');
+  if (text !== 'sealed' && text !== 'signed' && text !== 'mac' && text !== 'nested')
+    throw new UsageError('--mode is sealed, signed, mac or nested');
   return text;
+}
+
+/** A public ECDH-ES key from a JWK (a reader's public key, never its private one). */
+export function recipientFromJwk(jwk: unknown, where: string): OfftokenKey {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+    throw new UsageError(`${where} is not a JWK`);
+  return importJwk(jwk as Jwk, { alg: 'ECDH-ES', public: true });
+}
+
+/**
+ * The reader a nested token is encrypted to (`--to FILE`): its public JWK, or a JWKS with the key chosen by
+ * `--to-kid` (or its only key).
+ */
+export function loadRecipient(file: string, kid: string | undefined): OfftokenKey {
+  const doc = readJsonFile(file, '--to') as { keys?: unknown; kty?: unknown };
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new UsageError('--to must hold a public JWK or a JWKS');
+  if (!('keys' in doc)) {
+    const k = recipientFromJwk(doc, '--to');
+    if (kid !== undefined && k.kid !== kid) throw new UsageError(`--to: the JWK's kid is not ${kid}`);
+    return k;
+  }
+  if (!Array.isArray(doc.keys) || doc.keys.length === 0 || doc.keys.length > 100)
+    throw new UsageError('--to must be a JWKS with 1 to 100 keys');
+  const found =
+    kid !== undefined
+      ? doc.keys.filter((j) => (j as Jwk)?.kid === kid)
+      : doc.keys.length === 1
+        ? doc.keys
+        : undefined;
+  if (found === undefined) throw new UsageError('--to holds several keys: choose one with --to-kid');
+  if (found.length !== 1)
+    throw new UsageError(`--to: ${found.length === 0 ? 'no key has' : 'several keys have'} kid ${kid}`);
+  return recipientFromJwk(found[0], '--to');
 }
 
 /** Opens `--audit FILE` (checkpoints signed with `--audit-key FILE` when given). */
@@ -74,23 +108,35 @@ export async function openAudit(
 
 /**
  * The reader's key: `--key FILE` (a key file; a public Ed25519 file is enough for signed tokens) or
- * `--jwks FILE` (the public keys `offtoken keys jwks` prints, selected by the token's kid: rotation).
+ * `--jwks FILE` (the public keys `offtoken keys jwks` prints, selected by the token's kid: rotation). A nested
+ * reader gives both: `--key` its own ECDH-ES key, `--jwks` the issuer's public keys.
  */
 export async function readerKey(o: {
   key?: string;
   jwks?: string;
   mode?: string;
-}): Promise<Pick<OfflineTokenGeneratorOptions, 'key' | 'keyring' | 'mode'>> {
+}): Promise<Pick<OfflineTokenGeneratorOptions, 'key' | 'keyring' | 'mode' | 'decryptionKey'>> {
   const mode = parseMode(o.mode);
+  const own = o.key !== undefined ? await loadKey(o.key) : undefined;
+  if (own?.alg === 'ECDH-ES' || mode === 'nested') {
+    if (own?.alg !== 'ECDH-ES' || o.jwks === undefined)
+      throw new UsageError(
+        "nested tokens are read with --key (this reader's ECDH-ES key) and --jwks (the issuer's public keys)",
+      );
+    return { decryptionKey: own, keyring: issuerKeyring(o.jwks), mode: 'nested' };
+  }
   if ((o.key === undefined) === (o.jwks === undefined))
     throw new UsageError('give --key FILE or --jwks FILE');
-  if (o.key !== undefined) return { key: await loadKey(o.key), ...(mode && { mode }) };
-  const doc = readJsonFile(o.jwks!, '--jwks') as { keys?: unknown };
+  if (own !== undefined) return { key: own, ...(mode && { mode }) };
+  return { keyring: issuerKeyring(o.jwks!), mode: mode ?? 'signed' };
+}
+
+function issuerKeyring(file: string): Keyring {
+  const doc = readJsonFile(file, '--jwks') as { keys?: unknown };
   if (!Array.isArray(doc?.keys) || doc.keys.length === 0 || doc.keys.length > 100)
     throw new UsageError('--jwks must be a JWKS with 1 to 100 keys');
   const keys = doc.keys.map((j) => importJwk(j as never, { public: true }));
-  const ring = new Keyring({ verifyOnly: keys });
-  return { keyring: ring, mode: mode ?? 'signed' };
+  return new Keyring({ verifyOnly: keys });
 }
 
 const OPTION_CLAIMS = ['sub', 'device', 'act', 'params', 'aud', 'ctr', 'nbf'] as const;
@@ -120,13 +166,20 @@ export function splitClaims(claims: unknown): { payload: JsonValue | undefined; 
 export function register(program: Command): void {
   const token = program
     .command('token')
-    .description('Offline tokens: sealed (JWE), signed (JWS EdDSA) or mac (JWS HS256)');
+    .description(
+      'Offline tokens: sealed (JWE), signed (JWS EdDSA), mac (JWS HS256) or nested (signed, then encrypted to a reader)',
+    );
 
   token
     .command('generate')
     .description('Create an offline token and print it')
-    .requiredOption('--key <file>', 'key file: A128/192/256GCM (sealed), Ed25519 (signed), HS256 (mac)')
-    .option('--mode <mode>', 'sealed | signed | mac (default: from the key)')
+    .requiredOption(
+      '--key <file>',
+      'key file: A128/192/256GCM (sealed), Ed25519 (signed), HS256 (mac), Ed25519 or ES256 (nested: the issuer)',
+    )
+    .option('--mode <mode>', 'sealed | signed | mac | nested (default: from the key; nested with --to)')
+    .option('--to <file>', "nested: the reader's public ECDH-ES key, a JWK or a JWKS (offtoken keys jwks)")
+    .option('--to-kid <kid>', 'nested: the key of the --to JWKS to encrypt to')
     .option(
       '--claims <json>',
       'JSON object: sub, device, act, params, aud, ctr, nbf; other keys are the payload',
@@ -140,6 +193,8 @@ export function register(program: Command): void {
         async (o: {
           key: string;
           mode?: string;
+          to?: string;
+          toKid?: string;
           claims: string;
           ttl: string;
           audit?: string;
@@ -147,6 +202,13 @@ export function register(program: Command): void {
         }) => {
           const { payload, options } = splitClaims(parseJsonOption(o.claims, '--claims'));
           const ttlSeconds = intOption(o.ttl, '--ttl', 1, 10 * 365 * 86400);
+          if (o.toKid !== undefined && o.to === undefined) throw new UsageError('--to-kid needs --to');
+          const asked = parseMode(o.mode);
+          if (asked === 'nested' && o.to === undefined)
+            throw new UsageError("a nested token needs --to: the reader's public ECDH-ES key");
+          if (asked !== undefined && asked !== 'nested' && o.to !== undefined)
+            throw new UsageError('--to is for nested tokens');
+          const recipient = o.to !== undefined ? loadRecipient(o.to, o.toKid) : undefined;
           const key = await loadKey(o.key);
           const audit = await openAudit(o.audit, o.auditKey);
           try {
@@ -155,6 +217,7 @@ export function register(program: Command): void {
             const gen = new OfflineTokenGenerator({
               key,
               ...(mode && { mode }),
+              ...(recipient && { recipient }),
               ttlSeconds,
               ...(audit && { audit }),
             });
@@ -169,9 +232,15 @@ export function register(program: Command): void {
   token
     .command('read')
     .description('Verify (or decrypt) a token and print its claims; exit 1 with the error code on rejection')
-    .option('--key <file>', 'key file (a public Ed25519 key is enough for signed tokens)')
-    .option('--jwks <file>', 'instead of --key: public keys by kid (offtoken keys jwks), for signed tokens')
-    .option('--mode <mode>', 'sealed | signed | mac (default: from the key)')
+    .option(
+      '--key <file>',
+      "key file (a public Ed25519 key is enough for signed tokens; nested: this reader's ECDH-ES key)",
+    )
+    .option(
+      '--jwks <file>',
+      "public keys by kid (offtoken keys jwks): instead of --key for signed tokens; nested: the issuer's, with --key",
+    )
+    .option('--mode <mode>', 'sealed | signed | mac | nested (default: from the key)')
     .option(
       '--consume <url>',
       'accept the token once: sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused: it forgets on exit)',
