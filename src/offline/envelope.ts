@@ -298,6 +298,13 @@ function resolveKey(readKey: ReadKey, info: HeaderInfo, jwsAlg: JwsAlgOfToken | 
       throw new OfflineTokenWrongKeyError(
         `the token was made with key ${info.kid.slice(0, 64)}, this reader holds ${readKey.kid.slice(0, 64)}`,
       );
+    // RFC 8725 3.1: the token's alg must fit the key (a nested reader may hold an ES256 or an EdDSA key).
+    if (jwsAlg !== undefined)
+      try {
+        checkKey(jwsAlg, ALGS[jwsAlg], readKey.key, 'verify');
+      } catch (e) {
+        throw new OfflineTokenWrongKeyError(`the token is ${jwsAlg}, this reader's key is not`, { cause: e });
+      }
     return readKey.key;
   }
   let key: KeyObject;

@@ -299,6 +299,14 @@ describe('nested tokens: envelope rules', () => {
     throwsCode(() => reader.read(t), 'ERR_OFFLINE_TOKEN_INVALID');
   });
 
+  it("an inner alg that does not fit the reader's issuer key is ERR_OFFLINE_TOKEN_WRONG_KEY, not a crash", async () => {
+    const es = es256Key(issuer.kid);
+    const esReader = new OfflineTokenGenerator({ key: publicOnly(es), decryptionKey: device });
+    throwsCode(() => esReader.read(writer.generate('x')), 'ERR_OFFLINE_TOKEN_WRONG_KEY');
+    const esToken = await joseNested(es, device);
+    throwsCode(() => reader.read(esToken), 'ERR_OFFLINE_TOKEN_WRONG_KEY');
+  });
+
   it('reads with a keyring of issuer public keys, by the inner kid (rotation)', () => {
     const next = signedKey();
     const ring = new Keyring({ verifyOnly: [publicOnly(issuer), publicOnly(next)] });

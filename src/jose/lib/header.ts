@@ -26,6 +26,8 @@ export function parseProtectedHeader(segment: string, onMalformed: (m: string) =
   if ('b64' in header && header.b64 !== true)
     throw new JoseHeaderInvalidError('b64: false payloads are not accepted');
   deepFreeze(header);
+  // An ECDH-ES header carries a fresh epk per token: caching it would only evict the issuers' fixed headers.
+  if ('epk' in header) return header;
   if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
   cache.set(segment, header);
   return header;
