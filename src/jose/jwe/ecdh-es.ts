@@ -41,6 +41,9 @@ const u32 = (n: number) => {
 };
 const lengthPrefixed = (b: Uint8Array) => Buffer.concat([u32(b.length), b]);
 
+const plainOtherInfo = new Map<string, Buffer>();
+const ROUND_1 = u32(1);
+
 /**
  * RFC 7518 4.6.2: Concat KDF with SHA-256. OtherInfo = AlgorithmID || PartyUInfo || PartyVInfo || SuppPubInfo,
  * each of the first three a 32-bit big-endian length and the bytes; SuppPubInfo is the key length in bits. For
@@ -53,16 +56,29 @@ export function concatKdf(
   apu: Uint8Array = Buffer.alloc(0),
   apv: Uint8Array = Buffer.alloc(0),
 ): Buffer {
-  const otherInfo = Buffer.concat([
-    lengthPrefixed(Buffer.from(algorithmId, 'ascii')),
-    lengthPrefixed(apu),
-    lengthPrefixed(apv),
-    u32(keyBits),
-  ]);
+  const plain = apu.length === 0 && apv.length === 0;
+  const cacheKey = `${algorithmId}/${keyBits}`;
+  let otherInfo = plain ? plainOtherInfo.get(cacheKey) : undefined;
+  if (otherInfo === undefined) {
+    otherInfo = Buffer.concat([
+      lengthPrefixed(Buffer.from(algorithmId, 'ascii')),
+      lengthPrefixed(apu),
+      lengthPrefixed(apv),
+      u32(keyBits),
+    ]);
+    // Without apu/apv OtherInfo depends only on the enc and the size: one per pair, a handful at most.
+    if (plain && plainOtherInfo.size < 16) plainOtherInfo.set(cacheKey, otherInfo);
+  }
   const rounds = Math.ceil(keyBits / 256);
   const out: Buffer[] = [];
   for (let i = 1; i <= rounds; i++)
-    out.push(createHash('sha256').update(u32(i)).update(z).update(otherInfo).digest());
+    out.push(
+      createHash('sha256')
+        .update(i === 1 ? ROUND_1 : u32(i))
+        .update(z)
+        .update(otherInfo)
+        .digest(),
+    );
   return Buffer.concat(out).subarray(0, keyBits / 8);
 }
 
