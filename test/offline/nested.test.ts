@@ -56,6 +56,7 @@ async function joseNested(
     claims?: Record<string, unknown>;
     inner?: string;
     signWith?: OfftokenKey;
+    apu?: string;
   } = {},
 ): Promise<string> {
   const alg = o.alg ?? (issuer.alg as 'EdDSA' | 'ES256');
@@ -68,7 +69,10 @@ async function joseNested(
       .setNotBefore('0s')
       .setExpirationTime('2m')
       .sign((o.signWith ?? issuer).privateKey ?? (o.signWith ?? issuer).secretKey!));
-  return new CompactEncrypt(enc.encode(inner))
+  const jwe = new CompactEncrypt(enc.encode(inner));
+  if (o.apu !== undefined)
+    jwe.setKeyManagementParameters({ apu: enc.encode(o.apu), apv: enc.encode('door') });
+  return jwe
     .setProtectedHeader({
       alg: 'ECDH-ES',
       enc: 'A256GCM',
@@ -132,11 +136,14 @@ for (const c of combos) {
       assert.equal(ih.kid, issuer.kid);
     });
 
-    it('offtoken reads what jose signed and encrypted', async () => {
-      const t = await joseNested(issuer, device);
-      const r = reader.verify(t);
-      assert.deepEqual(r.payload, { door: 'B12' });
-      assert.equal(r.claims.sub, 'alice');
+    it('offtoken reads what jose signed and encrypted, with or without apu/apv', async () => {
+      for (const apu of [undefined, 'issuer-1']) {
+        const t = await joseNested(issuer, device, apu !== undefined ? { apu } : {});
+        assert.equal(outerHeader(t).apu !== undefined, apu !== undefined);
+        const r = reader.verify(t);
+        assert.deepEqual(r.payload, { door: 'B12' });
+        assert.equal(r.claims.sub, 'alice');
+      }
     });
 
     it('a token minted for one device is refused by another: ERR_OFFLINE_TOKEN_WRONG_KEY', () => {
