@@ -156,12 +156,13 @@ describe('offtoken provision batch --devices (nested)', () => {
         '--jwks',
         f('issuer.jwks'),
         '--consume',
-        'memory:',
+        `sqlite:${f('gateway.db')}`,
         token,
       ]);
     assert.equal(JSON.parse(ok(check('dev1.key', recs[0]!.token))).serial, 'SN-1');
     assert.equal(JSON.parse(ok(check('dev2.key', recs[1]!.token))).serial, 'SN-2');
     rejected(check('dev2.key', recs[0]!.token), 'ERR_OFFLINE_TOKEN_WRONG_KEY');
+    rejected(check('dev1.key', recs[0]!.token), 'ERR_OFFLINE_TOKEN_REPLAYED');
   });
 
   it('refuses a devices file with a duplicate serial or a private key, naming the line', () => {
