@@ -1,6 +1,6 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Clock } from '../clock.js';
 import { Authority } from './authority.js';
 import type { ServerConfig } from './config.js';
@@ -12,6 +12,7 @@ import {
 } from './oauth-errors.js';
 import { registerIntrospectRevoke } from './routes/introspect-revoke.js';
 import { registerOtpRoute } from './routes/otp.js';
+import { registerRoot } from './routes/root.js';
 import { registerTokenRoute } from './routes/token.js';
 import { registerWellKnown } from './routes/well-known.js';
 
@@ -20,6 +21,8 @@ const KEYRING_POLL_MS = 1000;
 const TIMEOUT_CHECK_MS = 1000;
 /** Connections refused at the cap are logged at most this often (an attack must not flood the log). */
 const DROP_LOG_MS = 10_000;
+/** A request path is logged up to this length (a 16 KiB request line must not become a 16 KiB log line). */
+const MAX_LOGGED_PATH = 200;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,6 +59,9 @@ export async function buildServer(
       : config.logLevel === 'silent'
         ? false
         : { level: config.logLevel },
+    // one line per request, written by the onResponse hook below, instead of Fastify's two ("incoming request",
+    // "request completed") that also carry the query string
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeout,
     keepAliveTimeout: config.keepAliveTimeout,
@@ -121,12 +127,28 @@ export async function buildServer(
       },
     );
   });
+  // One line per request at info. The query string is left out: a client may put a token, an assertion or a
+  // code there (they belong in the body, but a mistaken client must not get them written to the log).
+  app.addHook('onResponse', (req, reply, done) => {
+    const pathname = req.url.split('?', 1)[0] ?? '';
+    req.log.info(
+      {
+        method: req.method,
+        url: pathname.length > MAX_LOGGED_PATH ? `${pathname.slice(0, MAX_LOGGED_PATH)}...` : pathname,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+    done();
+  });
   app.setErrorHandler(oauthErrorHandler);
   app.setNotFoundHandler(notFoundHandler);
   registerWellKnown(app, authority);
   registerTokenRoute(app, authority);
   registerIntrospectRevoke(app, authority);
-  await registerOtpRoute(app, authority);
+  const otp = await registerOtpRoute(app, authority);
+  registerRoot(app, authority, { otp });
   app.addHook('onListen', async () => {
     if (config.issuer) return;
     const addr = app.server.address();

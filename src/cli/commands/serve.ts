@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { ServerConfigError } from '../../errors/server.js';
 import { loadConfig, type ServerConfig } from '../../server/config.js';
-import { action, configOption, intOption } from '../io.js';
+import { defaultLogFormat, LOG_FORMATS, type LogFormat, prettyLogStream } from '../../server/log-format.js';
+import { cliInvocation, startBanner } from '../banner.js';
+import { action, configOption, intOption, UsageError } from '../io.js';
 
 interface ServeOptions {
   config?: string;
@@ -9,6 +11,22 @@ interface ServeOptions {
   host?: string;
   dataDir?: string;
   issuer?: string;
+  logFormat?: string;
+}
+
+/** Where the service writes; a test passes its own to decide "is this a terminal" without one. */
+export interface ServeOutput {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/**
+ * What the first screen shows: on a terminal the banner and pretty log lines, else (a pipe, a file, systemd)
+ * JSON lines only. `--log-format` chooses the log format either way; the banner follows the terminal alone.
+ */
+export function startupOutput(isTty: boolean, logFormat?: string): { banner: boolean; logFormat: LogFormat } {
+  if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat as LogFormat))
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
+  return { banner: isTty, logFormat: (logFormat as LogFormat | undefined) ?? defaultLogFormat(isTty) };
 }
 
 /** Flags override the environment, which overrides the config file (see docs/config.md). */
@@ -24,11 +42,15 @@ export function configFromOptions(o: ServeOptions): ServerConfig {
 /** After a stop signal, in-flight requests get this long to finish before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-async function serve(o: ServeOptions): Promise<void> {
+async function serve(o: ServeOptions, out: ServeOutput = { stdout: process.stdout }): Promise<void> {
+  const show = startupOutput(out.stdout.isTTY === true, o.logFormat);
   const config = configFromOptions(o);
   // Fastify and the routes load only for the service, so every other command starts fast.
   const { buildServer } = await import('../../server/app.js');
-  const app = await buildServer(config);
+  const app = await buildServer(
+    config,
+    show.logFormat === 'pretty' ? { logStream: prettyLogStream(out.stdout) as NodeJS.WritableStream } : {},
+  );
   let address: string;
   try {
     address = await app.listen({ port: config.port, host: config.host });
@@ -41,8 +63,21 @@ async function serve(o: ServeOptions): Promise<void> {
       );
     throw e;
   }
+  if (show.banner)
+    out.stdout.write(
+      startBanner({
+        address,
+        issuer: app.authority.issuer,
+        dataDir: config.dataDir,
+        audience: config.defaultAudience ?? app.authority.issuer,
+        signingAlg: config.signingAlg,
+        cli: cliInvocation(process.argv[1], process.cwd()),
+        cwd: process.cwd(),
+      }),
+    );
   app.log.info({ issuer: app.authority.issuer, dataDir: config.dataDir }, 'offtoken authority listening');
-  if (config.logLevel === 'silent') process.stdout.write(`offtoken authority listening on ${address}\n`);
+  if (config.logLevel === 'silent' && !show.banner)
+    out.stdout.write(`offtoken authority listening on ${address}\n`);
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -68,7 +103,11 @@ function serveOptions(c: Command): Command {
     .option('--port <port>', 'port to listen on (default 8787; env OFFTOKEN_PORT)')
     .option('--host <host>', 'address to bind (default 127.0.0.1; env OFFTOKEN_HOST)')
     .option('--data-dir <dir>', 'database and keyring directory (default ./.offtoken; env OFFTOKEN_DATA_DIR)')
-    .option('--issuer <url>', 'issuer URL (default http://HOST:PORT; env OFFTOKEN_ISSUER)');
+    .option('--issuer <url>', 'issuer URL (default http://HOST:PORT; env OFFTOKEN_ISSUER)')
+    .option(
+      '--log-format <format>',
+      'json (one JSON object per line) or pretty (one readable line); default: pretty on a terminal, else json',
+    );
 }
 
 export function register(program: Command): void {
@@ -78,8 +117,8 @@ export function register(program: Command): void {
       .description(
         'Run the authority service: JWKS, RFC 8414 metadata, /token (jwt-bearer, client_credentials, token exchange), /introspect, /revoke, /status-lists/:id',
       ),
-  ).action(action(serve));
+  ).action(action((o: ServeOptions) => serve(o)));
   serveOptions(
     program.command('start').description('Same as serve, with the defaults (what `npm start` runs)'),
-  ).action(action(serve));
+  ).action(action((o: ServeOptions) => serve(o)));
 }
