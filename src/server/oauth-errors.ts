@@ -108,6 +108,9 @@ export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void 
     });
 }
 
+/** How long a connection answered by rawClientErrorHandler may go on sending before it is destroyed. */
+const LINGER_MS = 1000;
+
 /**
  * Requests Node's HTTP parser rejects before Fastify sees them (garbage request line, headers over 16 KiB,
  * a request timeout): answered with the same RFC 6749 JSON shape, then the socket is closed.
@@ -121,9 +124,17 @@ export function rawClientErrorHandler(err: Error & { code?: string }, socket: So
         ? [408, 'Request Timeout', 'the request was not received in time']
         : [400, 'Bad Request', 'the request is not valid HTTP'];
   const body = JSON.stringify({ error: 'invalid_request', error_description: description });
-  if (socket.writable)
-    socket.write(
-      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  socket.destroy();
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // RFC 9112 9.6: close in stages. The answer goes out with a FIN and what the client is still sending (the rest
+  // of its oversized headers or body) is read and dropped until it closes or LINGER_MS pass. Destroying the socket
+  // with its input unread makes the kernel reset the connection, and the client then loses the answer (on Node 24,
+  // every time).
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
