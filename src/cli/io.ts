@@ -1,7 +1,23 @@
-import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 import { OfftokenError } from '../errors/base.js';
-import { KeyfilePermissionsError } from '../errors/keys.js';
-import { readPrivateFileSync } from '../keys/index.js';
+import {
+  KeyfileDecryptFailedError,
+  KeyfileInvalidError,
+  KeyfilePermissionsError,
+  ServiceAccountInvalidError,
+} from '../errors/keys.js';
+import { type OfftokenKey, readKeyFileSync, readPrivateFileSync } from '../keys/index.js';
 
 /** Exit codes shared by every command: 0 ok, 1 rejected (a typed error), 2 usage or unexpected failure. */
 export const EXIT_OK = 0;
@@ -107,7 +123,7 @@ export async function argOrStdin(arg: string | undefined, what = 'token'): Promi
 export const MAX_FLAG_FILE_BYTES = 1024 * 1024;
 
 /** A usage error naming the flag and the file, with the reason in words (never a raw errno message). */
-function fileError(flag: string, file: string, e: unknown): UsageError {
+export function fileError(flag: string, file: string, e: unknown): UsageError {
   const code = (e as NodeJS.ErrnoException)?.code;
   const why =
     code === 'ENOENT' || code === 'ENOTDIR'
@@ -116,7 +132,9 @@ function fileError(flag: string, file: string, e: unknown): UsageError {
         ? 'permission denied'
         : code === 'EISDIR'
           ? 'is a directory, not a file'
-          : `cannot be read${code ? ` (${code})` : ''}`;
+          : code === 'EEXIST'
+            ? 'exists; it is never overwritten'
+            : `cannot be read${code ? ` (${code})` : ''}`;
   return new UsageError(`${flag} ${file}: ${why}`);
 }
 
@@ -134,6 +152,59 @@ export function requireFile(file: string, flag: string, max?: number): void {
   }
   if (st.isDirectory()) throw fileError(flag, file, { code: 'EISDIR' });
   if (max !== undefined && st.size > max) throw new UsageError(`${flag} ${file}: exceeds ${max} bytes`);
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (e) {
+    throw fileError(flag, file, e);
+  }
+}
+
+/**
+ * Checks a file a flag names for writing (`--out`, `--audit`, `--qr-png` ...) before any work is done, so a
+ * wrong path is a usage error naming the flag rather than an errno after keys were generated or tokens minted:
+ * it must not be a directory, and its directory must exist.
+ */
+export function requireOutputPath(file: string, flag: string): void {
+  let st: Stats | undefined;
+  try {
+    st = statSync(file);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory()) throw fileError(flag, file, { code: 'EISDIR' });
+  const dir = dirname(file);
+  if (st === undefined && !existsSync(dir)) throw new UsageError(`${flag} ${file}: no such directory ${dir}`);
+}
+
+/** Largest key file or service-account file a flag names (the readers' own bound, checked here first). */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/**
+ * Runs a key-file reader on the file `flag` names, so that its refusal (not a key file, a JWKS, the wrong
+ * passphrase, loose permissions) names the flag and the path as every other file error does.
+ */
+export function namingFlag<T>(flag: string, file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    for (const C of [
+      KeyfileInvalidError,
+      KeyfileDecryptFailedError,
+      KeyfilePermissionsError,
+      ServiceAccountInvalidError,
+    ])
+      if (e instanceof C) throw new C(`${flag} ${file}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Reads an offtoken key file named by a flag: missing, unreadable, a directory or over 64 KiB is ERR_USAGE
+ * naming the flag; a file of another kind (a JWKS, a service-account file) is ERR_KEYFILE_INVALID saying so.
+ */
+export function readKeyFileOption(file: string, flag: string, passphrase: string | undefined): OfftokenKey {
+  requireFile(file, flag, MAX_KEY_FILE_BYTES);
+  return namingFlag(flag, file, () => readKeyFileSync(file, passphrase !== undefined ? { passphrase } : {}));
 }
 
 /** `--config FILE` for loadConfig: checked here (missing, a directory, over 1 MiB) so it is ERR_USAGE. */
@@ -201,7 +272,7 @@ export function readPrivateFile(
   flag: string,
   opts: { force?: boolean; isPrivate: (text: string) => boolean; maxBytes?: number; hint?: string },
 ): string {
-  requireFile(file, flag);
+  requireFile(file, flag, opts.maxBytes ?? MAX_KEY_FILE_BYTES);
   try {
     return readPrivateFileSync(file, {
       isPrivate: opts.isPrivate,

@@ -9,6 +9,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { encodeBase64url, isBase64url } from '../encoding/base64url.js';
+import { withArticle } from '../errors/article.js';
 import { KeyAlgMismatchError, KeyInvalidError, KeyTooWeakError } from '../errors/keys.js';
 import type { AgreementCurve, Jwk, Jwks, KeyAlg, OfftokenKey } from './types.js';
 
@@ -135,7 +136,7 @@ export function bindKeyObjects(
         : kty === 'EC'
           ? t === 'ec' && NODE_CURVE[d?.namedCurve ?? ''] === EC_CRV[alg]
           : t === 'rsa';
-  if (!fits) throw new KeyAlgMismatchError(`a ${t ?? 'unknown'} key cannot be used with ${alg}`);
+  if (!fits) throw new KeyAlgMismatchError(`${withArticle(t ?? 'unknown')} key cannot be used with ${alg}`);
   if (kty === 'RSA' && (d?.modulusLength ?? 0) < 2048)
     throw new KeyTooWeakError('RSA keys must be at least 2048 bits');
   const use = useFor(alg);

@@ -199,6 +199,23 @@ function parseDoc(text: string): KeyFileDoc {
   return doc as KeyFileDoc;
 }
 
+/**
+ * What a JSON file given where a key file was expected is instead, in words: a JWKS or a bare JWK (public keys
+ * published for verifiers) or a service-account file are the usual mix-ups, and "unsupported version" would
+ * not tell the user which file they passed.
+ */
+export function notAKeyFile(doc: unknown): string | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  if (Array.isArray(d.keys))
+    return 'the file is a JWKS (a set of public keys), not an offtoken key file (offtoken keys generate)';
+  if (typeof d.kty === 'string')
+    return 'the file is a bare JWK, not an offtoken key file (offtoken keys generate)';
+  if (d.type === 'service_account')
+    return 'the file is a service-account file, not an offtoken key file (offtoken keys generate)';
+  return undefined;
+}
+
 function docIsPrivate(doc: KeyFileDoc): boolean {
   return (
     doc.encrypted !== undefined ||
@@ -224,7 +241,7 @@ export function readKeyFileSync(
     },
   });
   const doc = parseDoc(text);
-  if (doc.v !== 1) throw new KeyfileInvalidError('unsupported key file version');
+  if (doc.v !== 1) throw new KeyfileInvalidError(notAKeyFile(doc) ?? 'unsupported key file version');
   if (doc.type !== undefined && doc.type !== 'offtoken-key')
     throw new KeyfileInvalidError('not an offtoken key file');
   let jwk: Jwk;

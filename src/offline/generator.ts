@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
+import { withArticle } from '../errors/article.js';
 import { InputTooLargeError, InvalidArgumentError, OfftokenError } from '../errors/base.js';
 import {
   OfflineTokenClaimInvalidError,
@@ -66,7 +67,7 @@ function checkKeyAlg(k: OfftokenKey, mode: OfflineMode): void {
     throw new InvalidArgumentError(
       mode === 'nested'
         ? `a nested token is signed with an EdDSA or ES256 key, not ${k.alg} (the reader's ECDH-ES key is recipient or decryptionKey)`
-        : `a ${k.alg} key cannot be used for ${mode} tokens`,
+        : `${withArticle(k.alg)} key cannot be used for ${mode} tokens`,
     );
 }
 
@@ -165,7 +166,8 @@ export class OfflineTokenGenerator {
 
     if (o.key !== undefined) {
       const mode = inferred ?? modeOfAlg(o.key.alg);
-      if (mode === undefined) throw new InvalidArgumentError(`a ${o.key.alg} key cannot make offline tokens`);
+      if (mode === undefined)
+        throw new InvalidArgumentError(`${withArticle(o.key.alg)} key cannot make offline tokens`);
       checkKeyAlg(o.key, mode);
       this.mode = mode;
       const w = keyFor(o.key, mode, true);

@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject, randomBytes } from 'node:crypto';
 import { linkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { withArticle } from '../errors/article.js';
 import { InvalidArgumentError, OfftokenError } from '../errors/base.js';
 import { KeyfileInvalidError, ServiceAccountInvalidError } from '../errors/keys.js';
 import { exportJwk, generateKey, privateJwkMatchesPublic } from '../keys/jwk.js';
@@ -55,7 +56,7 @@ function algOf(key: KeyObject): ServiceAccountAlg {
     if (crv === 'secp384r1') return 'ES384';
     if (crv === 'secp521r1') return 'ES512';
   }
-  throw invalid(`a ${t ?? 'unknown'} private key cannot sign service-account JWTs`);
+  throw invalid(`${withArticle(t ?? 'unknown')} private key cannot sign service-account JWTs`);
 }
 
 function checkUrl(value: unknown, what: string): string {
@@ -149,7 +150,15 @@ export function parseServiceAccount(doc: unknown): ServiceAccount {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
     throw invalid('a service-account file is a JSON object');
   const o = doc as Record<string, unknown>;
-  if (o.type !== 'service_account') throw invalid('type must be "service_account"');
+  if (o.type !== 'service_account') {
+    if (Array.isArray(o.keys))
+      throw invalid(
+        'the file is a JWKS (a set of public keys), not a service-account file (service-account create)',
+      );
+    if (o.type === 'offtoken-key' || o.v === 1)
+      throw invalid('the file is an offtoken key file, not a service-account file (service-account create)');
+    throw invalid('type must be "service_account"');
+  }
   const clientId = o.client_id ?? o.client_email;
   if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId))
     throw invalid('client_id must be 1-128 of A-Z a-z 0-9 . _ @ : + -');
@@ -231,7 +240,16 @@ export function readServiceAccountFile(path: string, opts: { force?: boolean } =
   const text = readPrivateFileSync(path, {
     ...(opts.force !== undefined ? { force: opts.force } : {}),
     maxBytes: MAX_SERVICE_ACCOUNT_FILE,
-    isPrivate: () => true,
+    // Private unless it parses without a private_key: such a file is refused below and nothing of it is used,
+    // so a public JWKS (mode 0644) given by mistake is named as such, not as a permissions problem.
+    isPrivate: (t) => {
+      try {
+        const d = JSON.parse(t) as unknown;
+        return typeof d !== 'object' || d === null || 'private_key' in d;
+      } catch {
+        return true;
+      }
+    },
   });
   let doc: unknown;
   try {

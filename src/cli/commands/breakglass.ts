@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { OfflineTokenGenerator } from '../../offline/index.js';
 import { issueBreakGlassTokens, useBreakGlassToken } from '../../presets/index.js';
 import { openStore } from '../../stores/index.js';
-import { action, argOrStdin, intOption, print, requirePersistentStore, UsageError } from '../io.js';
+import { action, argOrStdin, fileError, intOption, print, requirePersistentStore } from '../io.js';
 import { loadKey, openAudit } from './token.js';
 
 export function register(program: Command): void {
@@ -39,7 +39,7 @@ export function register(program: Command): void {
           try {
             fd = openSync(o.out, 'wx', 0o600);
           } catch (e) {
-            throw new UsageError(`cannot create ${o.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+            throw fileError('--out', o.out, e);
           }
           const audit = await openAudit(o.audit, o.auditKey);
           try {

@@ -23,6 +23,7 @@ import {
   print,
   readJsonFile,
   readPrivateFile,
+  requireOutputPath,
   UsageError,
 } from '../io.js';
 
@@ -177,6 +178,7 @@ export function register(program: Command): void {
         keys = [sa.jwk];
       } else {
         if (!id) throw new UsageError('--generate needs --id');
+        requireOutputPath(o.generate as string, '--generate');
         // refuse before writing a key file that would belong to nobody
         const probe = openDb(o);
         const exists = probe.getClient(id) !== undefined;
@@ -268,7 +270,11 @@ export function register(program: Command): void {
     withCommon(
       clients
         .command(name)
-        .description(`${name === 'disable' ? 'Disable' : 'Re-enable'} a client (its assertions are refused)`)
+        .description(
+          name === 'disable'
+            ? 'Disable a client: the authority refuses its assertions (disabled_client), so it gets no new token; its keys and lists are kept'
+            : 'Re-enable a disabled client: the authority accepts its assertions again, with the keys and lists it had',
+        )
         .requiredOption('--id <id>', 'client id'),
     ).action(
       action((o: Common & { id: string }) => {

@@ -11,14 +11,21 @@ import {
   type Jwks,
   type KeyAlg,
   type OfftokenKey,
-  readKeyFileSync,
   thumbprint,
   writeKeyFileSync,
 } from '../../keys/index.js';
 import { loadConfig } from '../../server/config.js';
 import { AuthorityKeyring } from '../../server/keyring.js';
 import type { AuthorityAlg } from '../../status-list/jws.js';
-import { action, configOption, intOption, print, requireFile, UsageError } from '../io.js';
+import {
+  action,
+  configOption,
+  intOption,
+  print,
+  readKeyFileOption,
+  requireOutputPath,
+  UsageError,
+} from '../io.js';
 
 /** Every algorithm `keys generate` makes a key for: JWS algorithms, and A*GCM for sealed offline tokens. */
 export const GENERATE_ALGS: readonly KeyAlg[] = [
@@ -66,9 +73,7 @@ export function passphraseFrom(envName: string | undefined): string | undefined 
 
 /** Reads an offtoken key file (decrypting it with the passphrase when it is encrypted). */
 export function loadKeyFile(file: string, passphraseEnv?: string, flag = '--key'): OfftokenKey {
-  requireFile(file, flag);
-  const passphrase = passphraseFrom(passphraseEnv);
-  return readKeyFileSync(file, passphrase !== undefined ? { passphrase } : {});
+  return readKeyFileOption(file, flag, passphraseFrom(passphraseEnv));
 }
 
 /** A public JWK without any private member, even if a caller passed a private export by mistake. */
@@ -99,7 +104,9 @@ function generate(o: GenerateOptions): void {
   const alg = parseAlg(o.alg);
   // Resolve the passphrase before the (possibly slow) key generation, so a typo fails at once.
   const passphrase = o.passphraseEnv !== undefined ? passphraseFrom(o.passphraseEnv) : undefined;
-  if (existsSync(o.out) && !o.force) throw new UsageError(`${o.out} exists; pass --force to replace it`);
+  requireOutputPath(o.out, '--out');
+  if (existsSync(o.out) && !o.force)
+    throw new UsageError(`--out ${o.out} exists; pass --force to replace it`);
   const opts: { kid?: string; modulusLength?: number; crv?: AgreementCurve } = {};
   if (o.crv !== undefined) {
     if (alg !== 'ECDH-ES') throw new UsageError('--crv is for ECDH-ES keys only');

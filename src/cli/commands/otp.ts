@@ -10,14 +10,22 @@ import { totp, totpStep } from '../../otp/totp.js';
 import { buildOtpauthUri } from '../../otp/uri.js';
 import { OtpValidator } from '../../otp/validator.js';
 import { openStore, resolveStoreKey } from '../../stores/index.js';
-import { action, argOrStdin, intOption, print, requirePersistentStore, UsageError } from '../io.js';
+import {
+  action,
+  argOrStdin,
+  intOption,
+  print,
+  requireOutputPath,
+  requirePersistentStore,
+  UsageError,
+} from '../io.js';
 
 const MAX_FLAG = 4096;
 
 function algorithmOption(text: string): OtpAlgorithm {
   const a = text.toUpperCase().replace('-', '');
   if (a !== 'SHA1' && a !== 'SHA256' && a !== 'SHA512')
-    throw new UsageError('--algorithm must be SHA1, SHA256 or SHA512');
+    throw new UsageError('--alg must be SHA1, SHA256 or SHA512');
   return a;
 }
 
@@ -34,6 +42,12 @@ function u64Option(text: string, flag: string): bigint {
   const n = BigInt(text);
   if (n > 2n ** 64n - 1n) throw new UsageError(`${flag} must fit 64 unsigned bits`);
   return n;
+}
+
+/** A wrong --qr-png/--qr-svg path is refused before a secret is made or enrolled, not after. */
+function checkQrPaths(o: { qrPng?: string; qrSvg?: string }): void {
+  if (o.qrPng !== undefined) requireOutputPath(o.qrPng, '--qr-png');
+  if (o.qrSvg !== undefined) requireOutputPath(o.qrSvg, '--qr-svg');
 }
 
 /**
@@ -87,7 +101,7 @@ export function registerOtpCodeCommands(otp: Command): void {
     .option('--counter <n>', 'HOTP counter (with --hotp)')
     .option('--time <unixsec>', 'TOTP: compute for this time instead of now')
     .option('--digits <d>', 'code length 6-10', '6')
-    .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
+    .option('--alg, --algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
     .option('--period <p>', 'TOTP time step in seconds', '30')
     .option('--t0 <unixsec>', 'TOTP: the time steps count from (T0)', '0')
     .option('--json', 'print {"code", "counter"} or {"code", "step", "period", "remaining"}')
@@ -184,7 +198,7 @@ export function registerOtpCodeCommands(otp: Command): void {
         'use this secret (default: new, 20 bytes for SHA1, hash length otherwise); - reads stdin',
       )
       .option('--type <type>', 'totp or hotp', 'totp')
-      .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
+      .option('--alg, --algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
       .option('--digits <d>', 'code length 6-10', '6')
       .option('--period <p>', 'TOTP time step in seconds', '30')
       .option('--counter <n>', 'HOTP initial counter', '0')
@@ -206,6 +220,7 @@ export function registerOtpCodeCommands(otp: Command): void {
         qrSvg?: string;
       }) => {
         if (o.type !== 'totp' && o.type !== 'hotp') throw new UsageError('--type must be totp or hotp');
+        checkQrPaths(o);
         const algorithm = algorithmOption(o.algorithm);
         const text = o.secret === '-' ? await argOrStdin(undefined, 'secret') : o.secret;
         const secret = text !== undefined ? base32Decode(text) : generateOtpSecret(algorithm);
@@ -239,7 +254,7 @@ export function registerOtpStoreCommands(otp: Command): void {
       .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)')
       .requiredOption('--id <id>', 'credential id')
       .option('--type <type>', 'totp or hotp', 'totp')
-      .option('--algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
+      .option('--alg, --algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
       .option('--digits <n>', 'code length 6-10', '6')
       .option('--period <s>', 'TOTP period in seconds', '30')
       .option('--issuer <issuer>', 'issuer shown by the authenticator app')
@@ -262,6 +277,7 @@ export function registerOtpStoreCommands(otp: Command): void {
         qrSvg?: string;
       }) => {
         if (o.type !== 'totp' && o.type !== 'hotp') throw new UsageError('--type must be totp or hotp');
+        checkQrPaths(o);
         const algorithm = algorithmOption(o.algorithm);
         const digits = intOption(o.digits, '--digits', 6, 10);
         const period = intOption(o.period, '--period', 1, 3600);

@@ -13,6 +13,7 @@ import { openStore } from '../../stores/index.js';
 import {
   action,
   argOrStdin,
+  fileError,
   intOption,
   print,
   readFileBytes,
@@ -83,7 +84,7 @@ export function register(program: Command): void {
           try {
             fd = openSync(o.out, 'wx', 0o600);
           } catch (e) {
-            throw new UsageError(`cannot create ${o.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+            throw fileError('--out', o.out, e);
           }
           const audit = await openAudit(o.audit, o.auditKey);
           const showBar = o.progress === true || process.stderr.isTTY === true;

@@ -8,7 +8,16 @@ import {
   serviceAccountJwks,
   writeServiceAccountFile,
 } from '../../service-account/index.js';
-import { action, intOption, print, requireFile, UsageError } from '../io.js';
+import {
+  action,
+  intOption,
+  MAX_KEY_FILE_BYTES,
+  namingFlag,
+  print,
+  requireFile,
+  requireOutputPath,
+  UsageError,
+} from '../io.js';
 
 const SA_ALGS: readonly ServiceAccountAlg[] = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256'];
 
@@ -25,6 +34,7 @@ interface CreateOptions {
 function create(o: CreateOptions): void {
   if (o.alg !== undefined && !(SA_ALGS as readonly string[]).includes(o.alg))
     throw new UsageError(`--alg must be one of ${SA_ALGS.join(', ')}`);
+  requireOutputPath(o.out, '--out');
   const sa = createServiceAccount({
     ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
     ...(o.clientEmail !== undefined ? { clientEmail: o.clientEmail } : {}),
@@ -63,8 +73,8 @@ function token(o: TokenOptions): void {
   if (modes !== 1) throw new UsageError('give exactly one of --aud, --scope, --assertion');
   if (o.tokenEndpoint !== undefined && !o.assertion)
     throw new UsageError('--token-endpoint goes with --assertion');
-  requireFile(o.key, '--key');
-  const sa = readServiceAccountFile(o.key, o.force ? { force: true } : {});
+  requireFile(o.key, '--key', MAX_KEY_FILE_BYTES);
+  const sa = namingFlag('--key', o.key, () => readServiceAccountFile(o.key, o.force ? { force: true } : {}));
   const now = Math.floor(Date.now() / 1000);
   const timing: { now: number; lifetime?: number } = { now };
   if (o.lifetime !== undefined) timing.lifetime = intOption(o.lifetime, '--lifetime', 1, 3600);
@@ -133,8 +143,8 @@ export function register(program: Command): void {
     .requiredOption('--key <file>', 'service-account key file')
     .action(
       action((o: { key: string }) => {
-        requireFile(o.key, '--key');
-        print(serviceAccountJwks(readServiceAccountFile(o.key)), true);
+        requireFile(o.key, '--key', MAX_KEY_FILE_BYTES);
+        print(serviceAccountJwks(namingFlag('--key', o.key, () => readServiceAccountFile(o.key))), true);
       }),
     );
 }

@@ -19,7 +19,8 @@ import {
   parseJsonOption,
   print,
   readJsonFile,
-  requireFile,
+  readKeyFileOption,
+  requireOutputPath,
   requirePersistentStore,
   UsageError,
 } from '../io.js';
@@ -29,9 +30,7 @@ import {
  * file reader bounds the read and checks permissions; a missing file is a usage error naming `flag`.
  */
 export async function loadKey(path: string, flag = '--key'): Promise<OfftokenKey> {
-  requireFile(path, flag);
-  const passphrase = process.env.OFFTOKEN_KEY_PASSPHRASE;
-  return readKeyFile(path, passphrase ? { passphrase } : {});
+  return readKeyFileOption(path, flag, process.env.OFFTOKEN_KEY_PASSPHRASE || undefined);
 }
 
 /** A checkpoint verifier from `--jwks FILE` (public keys by kid) or `--key FILE` (one Ed25519 key). */
@@ -102,6 +101,7 @@ export async function openAudit(
     if (keyFile !== undefined) throw new UsageError('--audit-key needs --audit');
     return undefined;
   }
+  requireOutputPath(file, '--audit');
   const signingKey = keyFile !== undefined ? await loadKey(keyFile, '--audit-key') : undefined;
   return AuditLog.open(file, signingKey ? { signingKey } : {});
 }
