@@ -35,13 +35,15 @@ export function register(program: Command): void {
           const ttlSeconds = intOption(o.ttl, '--ttl', 1, 10 * 365 * 86400);
           const key = await loadKey(o.key);
           const gen = new OfflineTokenGenerator({ key, mode: 'sealed' });
+          // the audit log and its key are checked first: a refusal must not leave an empty --out behind
+          const audit = await openAudit(o.audit, o.auditKey);
           let fd: number;
           try {
             fd = openSync(o.out, 'wx', 0o600);
           } catch (e) {
+            audit?.close();
             throw fileError('--out', o.out, e);
           }
-          const audit = await openAudit(o.audit, o.auditKey);
           try {
             audit?.record('key.use', { kid: key.kid, alg: key.alg, purpose: 'breakglass.issue' });
             const recs = issueBreakGlassTokens(gen, {

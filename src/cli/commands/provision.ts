@@ -80,13 +80,15 @@ export function register(program: Command): void {
           const key = await loadKey(o.key);
           const gen = new OfflineTokenGenerator({ key, ...(mode && { mode }) });
           if (gen.mode === 'mac') throw new UsageError('provisioning tokens are signed or sealed');
+          // the audit log and its key are checked first: a refusal must not leave an empty --out behind
+          const audit = await openAudit(o.audit, o.auditKey);
           let fd: number;
           try {
             fd = openSync(o.out, 'wx', 0o600);
           } catch (e) {
+            audit?.close();
             throw fileError('--out', o.out, e);
           }
-          const audit = await openAudit(o.audit, o.auditKey);
           const showBar = o.progress === true || process.stderr.isTTY === true;
           const bar = showBar
             ? new cliProgress.SingleBar(
