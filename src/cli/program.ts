@@ -77,7 +77,7 @@ function checkRequiredOptionsLast(root: Command): void {
   root.hook('preAction', (_root, cmd) => {
     for (const o of requiredOptions(cmd))
       if (cmd.getOptionValue(o.attributeName()) === undefined)
-        cmd.error(`required option '${o.flags}' not specified`, {
+        cmd.error(`error: required option '${o.flags}' not specified`, {
           code: 'commander.missingMandatoryOptionValue',
           exitCode: EXIT_USAGE,
         });

@@ -295,6 +295,7 @@ export function register(program: Command): void {
   withCommon(
     keys
       .command('add')
+      .description('Add public keys to a client (its old keys stay valid until removed)')
       .requiredOption('--id <id>', 'client id')
       .option('--jwks <file>', 'JWKS whose keys are added')
       .option('--service-account <file>', 'service-account file (mode 0600) whose public key is added')
@@ -321,6 +322,7 @@ export function register(program: Command): void {
   withCommon(
     keys
       .command('remove')
+      .description('Remove a key from a client: assertions signed with it are refused from then on')
       .requiredOption('--id <id>', 'client id')
       .requiredOption('--kid <kid>', 'key id to remove'),
   ).action(
