@@ -176,6 +176,22 @@ export function requireOutputPath(file: string, flag: string): void {
   if (st === undefined && !existsSync(dir)) throw new UsageError(`${flag} ${file}: no such directory ${dir}`);
 }
 
+/**
+ * `--data-dir DIR`: a path that exists but is not a directory is a usage error naming the flag. A missing one
+ * is left to the command (the authority creates it; a reader says there is no keyring there yet).
+ */
+export function dataDirOption(dir: string | undefined): { dataDir?: string } {
+  if (dir === undefined) return {};
+  let st: Stats | undefined;
+  try {
+    st = statSync(dir);
+  } catch {
+    st = undefined;
+  }
+  if (st !== undefined && !st.isDirectory()) throw new UsageError(`--data-dir ${dir}: not a directory`);
+  return { dataDir: dir };
+}
+
 /** Largest key file or service-account file a flag names (the readers' own bound, checked here first). */
 export const MAX_KEY_FILE_BYTES = 64 * 1024;
 

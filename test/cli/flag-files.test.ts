@@ -386,6 +386,21 @@ const outputs: Record<string, { args: (f: string) => string[]; flag: string }> =
   },
 };
 
+// --data-dir names a directory (created by the authority when missing): a regular file there is ERR_USAGE.
+const dataDirs: Record<string, (d: string) => string[]> = {
+  'clients add': (d) => ['clients', 'add', '--id', 'c', '--jwks', jwks, '--data-dir', d],
+  'clients update': (d) => ['clients', 'update', '--id', 'c', '--scope', 'a', '--data-dir', d],
+  'clients list': (d) => ['clients', 'list', '--data-dir', d],
+  'clients disable': (d) => ['clients', 'disable', '--id', 'c', '--data-dir', d],
+  'clients enable': (d) => ['clients', 'enable', '--id', 'c', '--data-dir', d],
+  'clients keys add': (d) => ['clients', 'keys', 'add', '--id', 'c', '--jwks', jwks, '--data-dir', d],
+  'clients keys remove': (d) => ['clients', 'keys', 'remove', '--id', 'c', '--kid', 'k', '--data-dir', d],
+  'keys rotate': (d) => ['keys', 'rotate', '--data-dir', d],
+  serve: (d) => ['serve', '--port', '0', '--data-dir', d],
+  start: (d) => ['start', '--port', '0', '--data-dir', d],
+  'status check': (d) => ['status', 'check', token, '--list', listFile, '--data-dir', d],
+};
+
 describe('every flag that names a file: a wrong path is ERR_USAGE naming the flag and the path', {
   concurrency: 4,
 }, () => {
@@ -400,6 +415,9 @@ describe('every flag that names a file: a wrong path is ERR_USAGE naming the fla
       usage(c.args(unreadable), c.flag, unreadable, asNobody),
     );
   }
+  for (const [name, args] of Object.entries(dataDirs))
+    it(`${name} --data-dir: a regular file instead of a directory`, () =>
+      usage(args(serials), '--data-dir', serials));
   for (const [name, c] of Object.entries(outputs)) {
     it(`${name}: a path in a missing directory`, () => usage(c.args(noDir), c.flag, noDir));
     it(`${name}: a directory instead of a file`, () => usage(c.args(directory), c.flag, directory));

@@ -19,6 +19,7 @@ import { signCompact } from '../../status-list/jws.js';
 import {
   action,
   configOption,
+  dataDirOption,
   parseJsonOption,
   print,
   readJsonFile,
@@ -38,7 +39,7 @@ interface Common {
 function openDb(o: Common): AuthorityDb {
   const cfg = loadConfig({
     ...configOption(o.config),
-    overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
+    overrides: dataDirOption(o.dataDir),
   });
   return new AuthorityDb(path.join(cfg.dataDir, 'authority.db'));
 }

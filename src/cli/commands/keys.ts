@@ -20,6 +20,7 @@ import type { AuthorityAlg } from '../../status-list/jws.js';
 import {
   action,
   configOption,
+  dataDirOption,
   intOption,
   print,
   readKeyFileOption,
@@ -179,7 +180,7 @@ function rotate(o: RotateOptions): void {
   }
   const cfg = loadConfig({
     ...configOption(o.config),
-    overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
+    overrides: dataDirOption(o.dataDir),
   });
   const overlap =
     o.retireAfter !== undefined

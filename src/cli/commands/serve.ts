@@ -3,7 +3,7 @@ import { ServerConfigError } from '../../errors/server.js';
 import { loadConfig, type ServerConfig } from '../../server/config.js';
 import { defaultLogFormat, LOG_FORMATS, type LogFormat, prettyLogStream } from '../../server/log-format.js';
 import { cliInvocation, startBanner } from '../banner.js';
-import { action, configOption, intOption, UsageError } from '../io.js';
+import { action, configOption, dataDirOption, intOption, UsageError } from '../io.js';
 
 interface ServeOptions {
   config?: string;
@@ -34,7 +34,7 @@ export function configFromOptions(o: ServeOptions): ServerConfig {
   const overrides: Partial<ServerConfig> = {};
   if (o.port !== undefined) overrides.port = intOption(o.port, '--port', 0, 65535);
   if (o.host !== undefined) overrides.host = o.host;
-  if (o.dataDir !== undefined) overrides.dataDir = o.dataDir;
+  Object.assign(overrides, dataDirOption(o.dataDir));
   if (o.issuer !== undefined) overrides.issuer = o.issuer;
   return loadConfig({ ...configOption(o.config), overrides });
 }

@@ -8,7 +8,16 @@ import {
   DEFAULT_STATUS_LIST_MAX_AGE,
   type Jwks,
 } from '../../status-list/index.js';
-import { action, argOrStdin, intOption, print, readJsonFile, readTextFile, UsageError } from '../io.js';
+import {
+  action,
+  argOrStdin,
+  dataDirOption,
+  intOption,
+  print,
+  readJsonFile,
+  readTextFile,
+  UsageError,
+} from '../io.js';
 
 interface CheckOptions {
   list: string;
@@ -62,7 +71,7 @@ export function register(program: Command): void {
         if (o.jwks) {
           jwks = readJsonFile(o.jwks, '--jwks') as Jwks;
         } else {
-          const cfg = loadConfig({ overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {} });
+          const cfg = loadConfig({ overrides: dataDirOption(o.dataDir) });
           const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
           jwks = ring.jwks(at);
         }
