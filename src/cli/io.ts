@@ -12,6 +12,7 @@ import {
 import { dirname } from 'node:path';
 import { OfftokenError } from '../errors/base.js';
 import {
+  JwksInvalidError,
   KeyfileDecryptFailedError,
   KeyfileInvalidError,
   KeyfilePermissionsError,
@@ -271,6 +272,30 @@ export function readFileBytes(file: string, flag: string, max = MAX_FLAG_FILE_BY
 /** Reads a text file named by a flag through the bounded reader (default 1 MiB). */
 export function readTextFile(file: string, flag: string, max = MAX_FLAG_FILE_BYTES): string {
   return readFileBytes(file, flag, max).toString('utf8');
+}
+
+/**
+ * Reads a JWKS named by a flag (bounded JSON). A key file or a service-account file given instead says so
+ * (ERR_JWKS_INVALID naming the flag and the path); the set itself is checked by its consumer.
+ */
+export function readJwksFile(file: string, flag: string): unknown {
+  const doc = readJsonFile(file, flag);
+  if (typeof doc === 'object' && doc !== null && !Array.isArray((doc as { keys?: unknown }).keys)) {
+    const d = doc as Record<string, unknown>;
+    const what =
+      d.type === 'service_account'
+        ? 'a service-account file'
+        : d.v === 1 || d.type === 'offtoken-key'
+          ? 'an offtoken key file'
+          : typeof d.kty === 'string'
+            ? 'a bare JWK'
+            : undefined;
+    if (what !== undefined)
+      throw new JwksInvalidError(
+        `${flag} ${file}: the file is ${what}, not a JWKS (offtoken keys jwks FILE or service-account jwks prints one)`,
+      );
+  }
+  return doc;
 }
 
 /** Reads and parses a JSON file named by a flag, bounded; a syntax error is a usage error. */

@@ -146,19 +146,24 @@ export function serviceAccountToJson(sa: ServiceAccount): ServiceAccountFile {
  * format's project_id, auth_uri...) are ignored. `private_key_id` defaults to the RFC 7638 thumbprint, the
  * same default the authority applies when it registers the file.
  */
+/** What a JSON document given where a service-account file was expected is instead (the usual mix-ups). */
+export function notAServiceAccountFile(doc: unknown): string | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
+  const o = doc as Record<string, unknown>;
+  if (o.type === 'service_account') return undefined;
+  if (Array.isArray(o.keys))
+    return 'the file is a JWKS (a set of public keys), not a service-account file (service-account create)';
+  if (o.type === 'offtoken-key' || o.v === 1)
+    return 'the file is an offtoken key file, not a service-account file (service-account create)';
+  return undefined;
+}
+
 export function parseServiceAccount(doc: unknown): ServiceAccount {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
     throw invalid('a service-account file is a JSON object');
   const o = doc as Record<string, unknown>;
-  if (o.type !== 'service_account') {
-    if (Array.isArray(o.keys))
-      throw invalid(
-        'the file is a JWKS (a set of public keys), not a service-account file (service-account create)',
-      );
-    if (o.type === 'offtoken-key' || o.v === 1)
-      throw invalid('the file is an offtoken key file, not a service-account file (service-account create)');
-    throw invalid('type must be "service_account"');
-  }
+  if (o.type !== 'service_account')
+    throw invalid(notAServiceAccountFile(o) ?? 'type must be "service_account"');
   const clientId = o.client_id ?? o.client_email;
   if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId))
     throw invalid('client_id must be 1-128 of A-Z a-z 0-9 . _ @ : + -');

@@ -177,6 +177,24 @@ describe('a file of the wrong kind is named for what it is', () => {
     assert.match(r.stderr, new RegExp(`--key ${jwks}: the file is a JWKS`));
   });
 
+  it('clients assertion --key / clients add --service-account: a JWKS or a key file is named as such', () => {
+    const a = cli(['clients', 'assertion', '--key', jwks, '--aud', 'http://127.0.0.1/token']);
+    rejected(a, 'ERR_SERVICE_ACCOUNT_INVALID');
+    assert.match(a.stderr, new RegExp(`--key ${jwks}: the file is a JWKS`));
+    const b = cli(['clients', 'add', '--service-account', keyFile, '--data-dir', join(dir, 'data')]);
+    rejected(b, 'ERR_SERVICE_ACCOUNT_INVALID');
+    assert.match(b.stderr, new RegExp(`--service-account ${keyFile}: the file is an offtoken key file`));
+  });
+
+  it('a key file or a service-account file passed as --jwks says it is not a JWKS', () => {
+    const a = cli(['jwt', 'verify', 'a.b.c', '--jwks', keyFile, '--alg', 'EdDSA']);
+    rejected(a, 'ERR_JWKS_INVALID');
+    assert.match(a.stderr, new RegExp(`--jwks ${keyFile}: the file is an offtoken key file, not a JWKS`));
+    const b = cli(['token', 'read', 'a.b.c', '--jwks', saFile]);
+    rejected(b, 'ERR_JWKS_INVALID');
+    assert.match(b.stderr, /the file is a service-account file, not a JWKS/);
+  });
+
   it('a service-account file given as a key file, and a key file given as a service-account file', () => {
     const a = cli(['keys', 'thumbprint', saFile]);
     rejected(a, 'ERR_KEYFILE_INVALID');

@@ -2,7 +2,7 @@ import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { KeyfileInvalidError } from '../../errors/keys.js';
+import { KeyfileInvalidError, ServiceAccountInvalidError } from '../../errors/keys.js';
 import { ClientRegistryError } from '../../errors/server.js';
 import { privateJwkMatchesPublic } from '../../keys/jwk.js';
 import type { Jwk } from '../../keys/types.js';
@@ -15,6 +15,7 @@ import {
 } from '../../server/clients.js';
 import { loadConfig } from '../../server/config.js';
 import { AuthorityDb, type ClientPolicy } from '../../server/db.js';
+import { notAServiceAccountFile } from '../../service-account/file.js';
 import { signCompact } from '../../status-list/jws.js';
 import {
   action,
@@ -22,7 +23,7 @@ import {
   dataDirOption,
   parseJsonOption,
   print,
-  readJsonFile,
+  readJwksFile,
   readPrivateFile,
   requireOutputPath,
   UsageError,
@@ -125,7 +126,10 @@ function readServiceAccountFile(file: string, flag: string, force?: boolean): un
     ...(force ? { force } : {}),
     hint: `The authority needs only the public key: register it with --jwks FILE (offtoken service-account jwks --key ${file} > FILE)`,
   });
-  return parseJsonOption(text, `${flag} ${file}`);
+  const doc = parseJsonOption(text, `${flag} ${file}`);
+  const other = notAServiceAccountFile(doc);
+  if (other !== undefined) throw new ServiceAccountInvalidError(`${flag} ${file}: ${other}`);
+  return doc;
 }
 const FORCE_HELP = 'read a group/world-readable --service-account file anyway';
 
@@ -168,7 +172,7 @@ export function register(program: Command): void {
       if (given !== 1) throw new UsageError('give exactly one of --jwks, --service-account, --generate');
       let id = o.id;
       let keys: Record<string, unknown>[];
-      if (o.jwks) keys = jwksKeys(readJsonFile(o.jwks, '--jwks'));
+      if (o.jwks) keys = jwksKeys(readJwksFile(o.jwks, '--jwks'));
       else if (o.serviceAccount) {
         const sa = readServiceAccountJwk(
           readServiceAccountFile(o.serviceAccount, '--service-account', o.force),
@@ -306,7 +310,7 @@ export function register(program: Command): void {
       if ((o.jwks === undefined) === (o.serviceAccount === undefined))
         throw new UsageError('give exactly one of --jwks, --service-account');
       const list = o.jwks
-        ? jwksKeys(readJsonFile(o.jwks, '--jwks'))
+        ? jwksKeys(readJwksFile(o.jwks, '--jwks'))
         : [
             readServiceAccountJwk(readServiceAccountFile(o.serviceAccount!, '--service-account', o.force))
               .jwk,

@@ -7,7 +7,7 @@ import { decodeJwtUnverified, verifyJwt } from '../../jose/jwt/verify.js';
 import { ALGS } from '../../jose/lib/alg.js';
 import type { JwsAlg, JwsHeader, JwtPolicy, KeyResolver } from '../../jose/types.js';
 import { LocalJwks } from '../../keys/index.js';
-import { action, argOrStdin, intOption, parseJsonOption, print, readJsonFile, UsageError } from '../io.js';
+import { action, argOrStdin, intOption, parseJsonOption, print, readJwksFile, UsageError } from '../io.js';
 import { loadKeyFile } from './keys.js';
 
 const JWS_ALGS = Object.keys(ALGS) as JwsAlg[];
@@ -104,7 +104,7 @@ function verificationKey(o: VerifyOptions): KeyObject | KeyResolver {
   const given = [o.jwks, o.secret, o.key].filter((x) => x !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --jwks FILE, --secret BASE64URL, --key FILE');
   if (o.jwks !== undefined) {
-    const set = new LocalJwks(readJsonFile(o.jwks, '--jwks') as never);
+    const set = new LocalJwks(readJwksFile(o.jwks, '--jwks') as never);
     return (h: JwsHeader) => set.resolve(h);
   }
   if (o.secret !== undefined) {

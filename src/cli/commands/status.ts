@@ -14,7 +14,7 @@ import {
   dataDirOption,
   intOption,
   print,
-  readJsonFile,
+  readJwksFile,
   readTextFile,
   UsageError,
 } from '../io.js';
@@ -69,7 +69,7 @@ export function register(program: Command): void {
         const at = now ?? Math.floor(Date.now() / 1000);
         let jwks: Jwks;
         if (o.jwks) {
-          jwks = readJsonFile(o.jwks, '--jwks') as Jwks;
+          jwks = readJwksFile(o.jwks, '--jwks') as Jwks;
         } else {
           const cfg = loadConfig({ overrides: dataDirOption(o.dataDir) });
           const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));

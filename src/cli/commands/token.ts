@@ -18,7 +18,7 @@ import {
   intOption,
   parseJsonOption,
   print,
-  readJsonFile,
+  readJwksFile,
   readKeyFileOption,
   requireOutputPath,
   requirePersistentStore,
@@ -40,7 +40,7 @@ export async function loadVerifyKey(o: {
 }): Promise<KeyObject | ((h: JwsHeader) => KeyObject)> {
   if (o.jwks !== undefined && o.key !== undefined) throw new UsageError('give --jwks or --key, not both');
   if (o.jwks !== undefined) {
-    const jwks = new LocalJwks(readJsonFile(o.jwks, '--jwks') as never);
+    const jwks = new LocalJwks(readJwksFile(o.jwks, '--jwks') as never);
     return (h: JwsHeader) => jwks.resolve(h);
   }
   if (o.key !== undefined) {
@@ -132,7 +132,7 @@ export async function readerKey(o: {
 }
 
 function issuerKeyring(file: string): Keyring {
-  const doc = readJsonFile(file, '--jwks') as { keys?: unknown };
+  const doc = readJwksFile(file, '--jwks') as { keys?: unknown };
   if (!Array.isArray(doc?.keys) || doc.keys.length === 0 || doc.keys.length > 100)
     throw new UsageError('--jwks must be a JWKS with 1 to 100 keys');
   const keys = doc.keys.map((j) => importJwk(j as never, { public: true }));
