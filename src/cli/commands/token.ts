@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/index.js';
 import type { JwsHeader } from '../../jose/types.js';
-import { importJwk, type Jwk, Keyring, LocalJwks, readKeyFile } from '../../keys/index.js';
+import { importJwk, type Jwk, Keyring, LocalJwks } from '../../keys/index.js';
 import type { OfftokenKey } from '../../keys/types.js';
 import {
   type GenerateOptions,
@@ -18,6 +18,7 @@ import {
   intOption,
   parseJsonOption,
   print,
+  readJsonFile,
   readJwksFile,
   readKeyFileOption,
   requireOutputPath,
