@@ -40,6 +40,10 @@ export class JwksTimeoutError extends OfftokenError {
 export class JwksFetchFailedError extends OfftokenError {
   override readonly code: string = 'ERR_JWKS_FETCH_FAILED';
 }
+/** A RemoteJwks snapshot given to the constructor is malformed, of another URL, or dated in the future. */
+export class JwksSnapshotInvalidError extends OfftokenError {
+  override readonly code: string = 'ERR_JWKS_SNAPSHOT_INVALID';
+}
 /** A service-account key file is malformed: wrong type, missing members, or a private_key that is not PKCS#8 PEM. */
 export class ServiceAccountInvalidError extends OfftokenError {
   override readonly code: string = 'ERR_SERVICE_ACCOUNT_INVALID';

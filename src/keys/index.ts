@@ -11,7 +11,13 @@ export {
 export { Keyring, type KeyringOptions } from './keyring.js';
 export { LocalJwks, type LocalJwksOptions, MAX_JWKS_KEYS } from './local_jwks.js';
 export { exportPem, importPem, MAX_PEM_CHARS } from './pem.js';
-export { RemoteJwks, type RemoteJwksOptions } from './remote_jwks.js';
+export {
+  RemoteJwks,
+  type RemoteJwksErrorEvent,
+  type RemoteJwksOptions,
+  type RemoteJwksRefreshEvent,
+  type RemoteJwksSnapshot,
+} from './remote_jwks.js';
 export { headerSelector, keyMatches, selectKey } from './select.js';
 export type {
   AgreementAlg,

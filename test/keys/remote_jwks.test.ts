@@ -40,6 +40,9 @@ function fakeClock(start = 1_800_000_000) {
   return c;
 }
 
+// Waits for a background refresh in flight, starting none.
+const settle = (j: RemoteJwks) => j.settled();
+
 const sign = (k: OfftokenKey, iat?: number, ttl = 60) =>
   signJwt({ sub: 'alice' }, k.privateKey as never, {
     alg: k.alg as 'EdDSA',
@@ -49,7 +52,7 @@ const sign = (k: OfftokenKey, iat?: number, ttl = 60) =>
   });
 
 describe('RemoteJwks', () => {
-  it('fetches once, then serves from the cache until the max age', async () => {
+  it('fetches once, serves from the cache, and refreshes in the background from 3/4 of the max age', async () => {
     const k = generateKey('EdDSA');
     handler = serve(() => [k]);
     hits = 0;
@@ -61,12 +64,15 @@ describe('RemoteJwks', () => {
     });
     for (let i = 0; i < 5; i++) await jwks.resolve({ kid: k.kid, alg: 'EdDSA' });
     assert.equal(hits, 1);
-    clock.t += 599;
+    clock.t += 449;
     await jwks.resolve({ kid: k.kid, alg: 'EdDSA' });
+    await settle(jwks);
     assert.equal(hits, 1);
     clock.t += 1;
     await jwks.resolve({ kid: k.kid, alg: 'EdDSA' });
+    await settle(jwks);
     assert.equal(hits, 2);
+    assert.equal(jwks.export()?.fetchedAt, clock.t);
   });
 
   it('is an AsyncKeyResolver for verifyJwtAsync', async () => {
@@ -236,7 +242,12 @@ describe('RemoteJwks', () => {
     let body = JSON.stringify(buildJwks([a]));
     handler = (_q, res) => res.end(body);
     const clock = fakeClock();
-    const jwks = new RemoteJwks(`${base}/jwks`, { clock: clock.now, cooldownSeconds: 1, maxAgeSeconds: 100 });
+    const jwks = new RemoteJwks(`${base}/jwks`, {
+      clock: clock.now,
+      cooldownSeconds: 1,
+      maxAgeSeconds: 100,
+      staleIfErrorSeconds: 0,
+    });
     await jwks.resolve({ kid: a.kid, alg: 'EdDSA' });
     body = 'garbage';
     clock.t += 10;
@@ -268,6 +279,7 @@ describe('RemoteJwks', () => {
     ring.add(next);
     clock.t += 300;
     await verifyJwtAsync(before, jwks.resolve, policy());
+    await settle(jwks);
     assert.equal(hits, 2);
     ring.rotate(next, { retireAfter: 600 });
     clock.t += 1;
@@ -278,6 +290,7 @@ describe('RemoteJwks', () => {
     assert.equal(hits, 2);
     // once retired and the cache has turned over, the old key is gone from the set
     clock.t += 600;
+    await jwks.refresh();
     const late = sign(old, clock.t);
     await assert.rejects(verifyJwtAsync(late, jwks.resolve, policy()), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
     await verifyJwtAsync(sign(next, clock.t), jwks.resolve, policy());
@@ -287,5 +300,289 @@ describe('RemoteJwks', () => {
     assert.throws(() => new RemoteJwks('file:///etc/jwks.json'), { code: 'ERR_INVALID_ARGUMENT' });
     assert.throws(() => new RemoteJwks('/jwks'), { code: 'ERR_INVALID_ARGUMENT' });
     assert.throws(() => new RemoteJwks(`${base}/jwks`, { timeoutMs: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('RemoteJwks through outages', () => {
+  // A server whose answers are held until the test releases them: "slow" without any timing.
+  function held(keys: () => OfftokenKey[]) {
+    const waiting: (() => void)[] = [];
+    const h = (_req: IncomingMessage, res: ServerResponse) => {
+      hanging.add(res);
+      waiting.push(() => serve(keys)(_req, res));
+    };
+    const release = () => {
+      for (const w of waiting.splice(0)) w();
+    };
+    return { handler: h, waiting, release };
+  }
+
+  it('never makes a verify wait for a slow refresh once a set is cached', async () => {
+    const a = generateKey('EdDSA');
+    const b = generateKey('EdDSA');
+    let published = [a];
+    handler = serve(() => published);
+    hits = 0;
+    const clock = fakeClock();
+    const jwks = new RemoteJwks(`${base}/jwks`, {
+      clock: clock.now,
+      maxAgeSeconds: 100,
+      cooldownSeconds: 10,
+    });
+    const policy = () => ({ algorithms: ['EdDSA'] as ['EdDSA'], now: clock.t });
+    await verifyJwtAsync(sign(a, clock.t), jwks.resolve, policy());
+    const slow = held(() => published);
+    handler = slow.handler;
+    published = [a, b];
+    // within the refresh-ahead window, then past the lifetime: served while the refresh hangs
+    clock.t += 80;
+    await verifyJwtAsync(sign(a, clock.t), jwks.resolve, policy());
+    clock.t += 40;
+    for (let i = 0; i < 5; i++) await verifyJwtAsync(sign(a, clock.t), jwks.resolve, policy());
+    assert.equal(jwks.fetchCount, 2);
+    while (slow.waiting.length === 0) await new Promise((r) => setImmediate(r));
+    slow.release();
+    await jwks.settled();
+    // the rotated-in key arrived with the background refresh: no fetch on its first use
+    await verifyJwtAsync(sign(b, clock.t), jwks.resolve, policy());
+    assert.equal(jwks.fetchCount, 2);
+    assert.equal(hits, 2);
+  });
+
+  it('serves the last good set within staleIfErrorSeconds while refreshes fail, reporting each, then fails closed', async () => {
+    const a = generateKey('EdDSA');
+    let up = true;
+    handler = (q, res) => {
+      if (up) return serve(() => [a])(q, res);
+      res.writeHead(503);
+      res.end();
+    };
+    const clock = fakeClock();
+    const errors: { code: string; staleUntil: number | undefined }[] = [];
+    const jwks = new RemoteJwks(`${base}/jwks`, {
+      clock: clock.now,
+      maxAgeSeconds: 100,
+      cooldownSeconds: 10,
+      staleIfErrorSeconds: 1000,
+      onError: (e) => errors.push({ code: e.error.code, staleUntil: e.staleUntil }),
+    });
+    const start = clock.t;
+    const policy = () => ({ algorithms: ['EdDSA'] as ['EdDSA'], now: clock.t });
+    await verifyJwtAsync(sign(a, clock.t), jwks.resolve, policy());
+    up = false;
+    for (const step of [80, 100, 300, 500]) {
+      clock.t += step;
+      await verifyJwtAsync(sign(a, clock.t), jwks.resolve, policy());
+      await jwks.settled();
+    }
+    assert.deepEqual(
+      errors,
+      Array.from({ length: 4 }, () => ({ code: 'ERR_JWKS_FETCH_FAILED', staleUntil: start + 1100 })),
+    );
+    // past lifetime + staleIfError (1100 s): fail closed with the fetch's own code
+    clock.t = start + 1100;
+    await assert.rejects(verifyJwtAsync(sign(a, clock.t), jwks.resolve, policy()), {
+      code: 'ERR_JWKS_FETCH_FAILED',
+    });
+    assert.equal(errors.length, 5);
+    // the provider back: the next fetch (after the cooldown) restores service
+    up = true;
+    clock.t += 10;
+    await verifyJwtAsync(sign(a, clock.t), jwks.resolve, policy());
+  });
+
+  it('revalidates with If-None-Match and keeps the set on a 304, fresh for the new max-age', async () => {
+    const a = generateKey('EdDSA');
+    const seen: (string | undefined)[] = [];
+    handler = (req, res) => {
+      const inm = req.headers['if-none-match'];
+      seen.push(inm);
+      if (inm === '"v1"') {
+        res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=200' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=100' });
+      res.end(JSON.stringify(buildJwks([a])));
+    };
+    const clock = fakeClock();
+    const events: number[] = [];
+    const jwks = new RemoteJwks(`${base}/jwks`, {
+      clock: clock.now,
+      cooldownSeconds: 1,
+      onRefresh: (e) => events.push(e.status),
+    });
+    await jwks.resolve({ kid: a.kid, alg: 'EdDSA' });
+    assert.equal(jwks.export()?.etag, '"v1"');
+    clock.t += 90;
+    await jwks.resolve({ kid: a.kid, alg: 'EdDSA' });
+    await jwks.settled();
+    assert.deepEqual(seen, [undefined, '"v1"']);
+    assert.deepEqual(events, [200, 304]);
+    const snap = jwks.export();
+    assert.equal(snap?.fetchedAt, clock.t);
+    assert.equal((snap?.freshUntil ?? 0) - clock.t, 200);
+    assert.equal(snap?.jwks.keys.length, 1);
+    await jwks.resolve({ kid: a.kid, alg: 'EdDSA' });
+  });
+
+  it('treats an unsolicited 304 as a failed fetch', async () => {
+    handler = (_q, res) => {
+      res.writeHead(304);
+      res.end();
+    };
+    await assert.rejects(new RemoteJwks(`${base}/jwks`).keys(), { code: 'ERR_JWKS_FETCH_FAILED' });
+  });
+
+  const bounds: [string, Record<string, string>, number][] = [
+    ['no Cache-Control: the max age', {}, 600],
+    ['max-age within bounds', { 'cache-control': 'public, max-age=120' }, 120],
+    ['max-age below the minimum', { 'cache-control': 'max-age=5' }, 60],
+    ['max-age above the maximum', { 'cache-control': 'max-age=999999' }, 600],
+    ['no-store', { 'cache-control': 'no-store' }, 60],
+    ['no-cache', { 'cache-control': 'no-cache, max-age=300' }, 60],
+    ['Age subtracted', { 'cache-control': 'max-age=300', age: '100' }, 200],
+    ['unparsable max-age ignored', { 'cache-control': 'max-age=-5, max-age=abc' }, 600],
+  ];
+  for (const [name, headers, lifetime] of bounds) {
+    it(`bounds the freshness lifetime by the configured ages: ${name}`, async () => {
+      const a = generateKey('EdDSA');
+      handler = (_q, res) => {
+        res.writeHead(200, headers);
+        res.end(JSON.stringify(buildJwks([a])));
+      };
+      const jwks = new RemoteJwks(`${base}/jwks`, { minAgeSeconds: 60, maxAgeSeconds: 600 });
+      await jwks.keys();
+      const s = jwks.export();
+      assert.equal((s?.freshUntil ?? 0) - (s?.fetchedAt ?? 0), lifetime);
+    });
+  }
+
+  it('round-trips a snapshot and starts from it with no server at all', async () => {
+    const a = generateKey('ES256');
+    const own = createServer((_q, res) => res.end(JSON.stringify(buildJwks([a]))));
+    await new Promise<void>((r) => own.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(own.address() as AddressInfo).port}/jwks`;
+    const clock = fakeClock();
+    const first = new RemoteJwks(url, { clock: clock.now });
+    await first.keys();
+    const saved = JSON.parse(JSON.stringify(first.export()));
+    own.closeAllConnections();
+    await new Promise<void>((r) => own.close(() => r()));
+
+    const errors: string[] = [];
+    const cold = new RemoteJwks(url, {
+      clock: clock.now,
+      snapshot: saved,
+      staleIfErrorSeconds: 3600,
+      onError: (e) => errors.push(e.error.code),
+    });
+    const policy = () => ({ algorithms: ['ES256'] as ['ES256'], now: clock.t });
+    await verifyJwtAsync(sign(a, clock.t), cold.resolve, policy());
+    assert.equal(cold.fetchCount, 0);
+    assert.deepEqual(cold.export(), saved);
+    // past its lifetime the snapshot's set keeps serving while the refresh fails
+    clock.t += 700;
+    await verifyJwtAsync(sign(a, clock.t), cold.resolve, policy());
+    await cold.settled();
+    assert.deepEqual(errors, ['ERR_JWKS_FETCH_FAILED']);
+    clock.t += 3600;
+    await assert.rejects(verifyJwtAsync(sign(a, clock.t), cold.resolve, policy()), {
+      code: 'ERR_JWKS_FETCH_FAILED',
+    });
+  });
+
+  it('shares one fetch between concurrent callers with an unknown kid', async () => {
+    const a = generateKey('EdDSA');
+    const b = generateKey('EdDSA');
+    let published = [a];
+    handler = serve(() => published);
+    hits = 0;
+    const clock = fakeClock();
+    const jwks = new RemoteJwks(`${base}/jwks`, { clock: clock.now, cooldownSeconds: 30 });
+    await jwks.resolve({ kid: a.kid, alg: 'EdDSA' });
+    clock.t += 30;
+    const slow = held(() => published);
+    handler = slow.handler;
+    published = [a, b];
+    const known = Array.from({ length: 10 }, () => jwks.resolve({ kid: b.kid, alg: 'EdDSA' }));
+    const unknown = Array.from({ length: 10 }, (_, i) =>
+      assert.rejects(jwks.resolve({ kid: `nope-${i}`, alg: 'EdDSA' }), { code: 'ERR_JWKS_NO_MATCHING_KEY' }),
+    );
+    while (slow.waiting.length === 0) await new Promise((r) => setImmediate(r));
+    slow.release();
+    await Promise.all([...known, ...unknown]);
+    assert.equal(hits, 2);
+    assert.equal(jwks.fetchCount, 2);
+  });
+
+  it('ignores a hook that throws', async () => {
+    const a = generateKey('EdDSA');
+    handler = serve(() => [a]);
+    const jwks = new RemoteJwks(`${base}/jwks`, {
+      onRefresh: () => {
+        throw new Error('monitoring is down');
+      },
+    });
+    await jwks.resolve({ kid: a.kid, alg: 'EdDSA' });
+  });
+
+  it('refuses a minimum age above the maximum and a negative stale window', () => {
+    assert.throws(() => new RemoteJwks(`${base}/jwks`, { minAgeSeconds: 700, maxAgeSeconds: 600 }), {
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    assert.throws(() => new RemoteJwks(`${base}/jwks`, { staleIfErrorSeconds: -1 }), {
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+  });
+
+  describe('rejects a malformed snapshot', () => {
+    const a = generateKey('EdDSA');
+    const now = 1_800_000_000;
+    const url = 'http://127.0.0.1:9/jwks';
+    const good = () => ({
+      version: 1,
+      url,
+      fetchedAt: now - 10,
+      freshUntil: now + 590,
+      etag: '"x"',
+      jwks: buildJwks([a]),
+    });
+    const priv = exportJwk(generateKey('ES256'), { private: true });
+    const cases: [string, unknown][] = [
+      ['not an object', 'snapshot'],
+      ['null', null],
+      ['an array', []],
+      ['an unknown member', { ...good(), extra: 1 }],
+      ['another version', { ...good(), version: 2 }],
+      ['another URL', { ...good(), url: 'http://127.0.0.1:9/other' }],
+      ['fetchedAt missing', { ...good(), fetchedAt: undefined }],
+      ['fetchedAt not finite', { ...good(), fetchedAt: Number.POSITIVE_INFINITY }],
+      ['fetchedAt in the future', { ...good(), fetchedAt: now + 3600, freshUntil: now + 4000 }],
+      ['freshUntil before fetchedAt', { ...good(), freshUntil: now - 20 }],
+      ['freshUntil a string', { ...good(), freshUntil: '1' }],
+      ['an etag that is not an entity-tag', { ...good(), etag: 'v1\r\nx-injected: 1' }],
+      ['jwks not an object', { ...good(), jwks: [] }],
+      ['jwks with another member', { ...good(), jwks: { keys: [], more: 1 } }],
+      ['keys not an array', { ...good(), jwks: { keys: {} } }],
+      ['a private key', { ...good(), jwks: { keys: [priv] } }],
+      ['a secret key', { ...good(), jwks: { keys: [{ kty: 'oct', k: 'AAAA' }] } }],
+      ['a key without kty', { ...good(), jwks: { keys: [{ kid: 'x' }] } }],
+      [
+        'more than 100 keys',
+        { ...good(), jwks: { keys: Array.from({ length: 101 }, () => ({ kty: 'OKP' })) } },
+      ],
+    ];
+    for (const [name, snapshot] of cases) {
+      it(name, () => {
+        assert.throws(() => new RemoteJwks(url, { clock: () => now, snapshot: snapshot as never }), {
+          code: 'ERR_JWKS_SNAPSHOT_INVALID',
+        });
+      });
+    }
+    it('but takes the well-formed one', async () => {
+      const j = new RemoteJwks(url, { clock: () => now, snapshot: good() as never });
+      assert.equal((await j.keys()).length, 1);
+    });
   });
 });
