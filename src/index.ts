@@ -217,6 +217,14 @@ export {
   serviceAccountToJson,
   writeServiceAccountFile,
 } from './service-account/index.js';
+// Token Status Lists (draft-ietf-oauth-status-list): the client that fetches, verifies and caches them.
+export {
+  type StatusCheckAnswer,
+  type StatusCheckOptions,
+  StatusListClient,
+  type StatusListClientOptions,
+  type TokenStatus,
+} from './status-list/index.js';
 // State where it is needed: replay caches, counters, OTP credentials. SQLite and Redis load on first use.
 export {
   type CounterStore,

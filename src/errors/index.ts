@@ -7,4 +7,5 @@ export * from './keys.js';
 export * from './offline.js';
 export * from './otp.js';
 export * from './server.js';
+export * from './status-list.js';
 export * from './stores.js';

@@ -1,4 +1,11 @@
 export {
+  type StatusCheckAnswer,
+  type StatusCheckOptions,
+  StatusListClient,
+  type StatusListClientOptions,
+  type TokenStatus,
+} from './client.js';
+export {
   MAX_STATUS_LIST_BYTES,
   STATUS_INVALID,
   STATUS_SUSPENDED,

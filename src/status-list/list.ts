@@ -104,6 +104,7 @@ export class StatusList {
       throw new StatusListInvalidError('lst is not zlib data or inflates beyond the size limit');
     }
     if (bytes.length === 0) throw new StatusListInvalidError('status list is empty');
-    return new StatusList(bits, new Uint8Array(bytes));
+    // A view on inflate's own output, not a copy: a large list is held once, at its inflated size.
+    return new StatusList(bits, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 }
