@@ -217,13 +217,18 @@ export {
   serviceAccountToJson,
   writeServiceAccountFile,
 } from './service-account/index.js';
-// Token Status Lists (draft-ietf-oauth-status-list): the client that fetches, verifies and caches them.
+// Token Status Lists (draft-ietf-oauth-status-list): an offline check from a saved list, and the client that
+// fetches, verifies and caches them.
 export {
+  checkStatusOffline,
   type StatusCheckAnswer,
   type StatusCheckOptions,
+  type StatusCheckResult,
   StatusListClient,
+  type StatusListClientCheckOptions,
   type StatusListClientOptions,
   type TokenStatus,
+  verifyStatusListToken,
 } from './status-list/index.js';
 // State where it is needed: replay caches, counters, OTP credentials. SQLite and Redis load on first use.
 export {

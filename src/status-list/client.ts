@@ -46,7 +46,7 @@ export interface StatusListClientOptions {
   onError?: (event: { uri: string; error: OfftokenError }) => void;
 }
 
-export interface StatusCheckOptions {
+export interface StatusListClientCheckOptions {
   /**
    * What an unknown status (no fresh list at hand and none fetched) becomes: `throw` (default, fail closed)
    * throws ERR_STATUS_LIST_UNAVAILABLE with the fetch error as cause; `return` answers `{ status: 'unknown' }`
@@ -151,7 +151,10 @@ export class StatusListClient {
    * ERR_STATUS_LIST_MISMATCH; a uri outside the allowed prefixes ERR_STATUS_LIST_URI_NOT_ALLOWED (whatever
    * the policy: that is a misissued or hostile token, not an outage).
    */
-  async check(claims: Record<string, unknown>, opts: StatusCheckOptions = {}): Promise<StatusCheckAnswer> {
+  async check(
+    claims: Record<string, unknown>,
+    opts: StatusListClientCheckOptions = {},
+  ): Promise<StatusCheckAnswer> {
     const { idx, uri } = readStatusReference(claims);
     const maxStale = nonNegative(opts.maxStaleSeconds ?? 0, 'maxStaleSeconds');
     let entry = this.#usable(uri, 0);

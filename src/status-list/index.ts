@@ -1,7 +1,7 @@
 export {
   type StatusCheckAnswer,
-  type StatusCheckOptions,
   StatusListClient,
+  type StatusListClientCheckOptions,
   type StatusListClientOptions,
   type TokenStatus,
 } from './client.js';
@@ -29,4 +29,5 @@ export {
   type StatusCheckResult,
   type VerifiedStatusList,
   verifyStatusListToken,
+  verifyStatusReferencedToken,
 } from './token.js';

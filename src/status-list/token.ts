@@ -222,6 +222,26 @@ export interface StatusCheckOptions {
 }
 
 /**
+ * The token half of a status check, shared by a check from a list file and one through StatusListClient:
+ * signature with `key`, `typ`, `exp`/`nbf`/`iat`, `iss` when given (the JOSE core's verifyJwt).
+ */
+export function verifyStatusReferencedToken(
+  token: string,
+  opts: StatusCheckOptions,
+): { payload: Record<string, unknown>; resolver: ReturnType<typeof toResolver> } {
+  const resolver = toResolver(opts.key);
+  const { payload } = verifyJwt(token, resolver, {
+    algorithms: ALGS,
+    typ: opts.typ ?? ACCESS_TOKEN_TYP,
+    ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+    ...(opts.clockTolerance !== undefined ? { clockTolerance: opts.clockTolerance } : {}),
+    clock: opts.clock ?? systemClock,
+    maxTokenSize: MAX_JWS_SIZE,
+  });
+  return { payload, resolver };
+}
+
+/**
  * Decides a token's status fully offline from a previously downloaded status list token. The token is verified
  * by the JOSE core (signature with `key`, `typ`, `exp`/`nbf`/`iat`, `iss` when given): a revocation check must
  * never call an expired or mistyped token valid. The list is verified with the same keys, must not be past its
@@ -233,16 +253,8 @@ export function checkStatusOffline(
   listToken: string,
   opts: StatusCheckOptions,
 ): StatusCheckResult {
-  const resolver = toResolver(opts.key);
   const clock = opts.clock ?? systemClock;
-  const { payload } = verifyJwt(token, resolver, {
-    algorithms: ALGS,
-    typ: opts.typ ?? ACCESS_TOKEN_TYP,
-    ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
-    ...(opts.clockTolerance !== undefined ? { clockTolerance: opts.clockTolerance } : {}),
-    clock,
-    maxTokenSize: MAX_JWS_SIZE,
-  });
+  const { payload, resolver } = verifyStatusReferencedToken(token, opts);
   const ref = readStatusReference(payload);
   const verified = verifyStatusListToken(listToken, {
     key: resolver,

@@ -39,6 +39,33 @@ function run(argv: string[], opts: { input?: string; env?: Record<string, string
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * `cli` without blocking the event loop: for tests that serve HTTP from their own process (a status list,
+ * a JWKS) to the CLI, and for several CLI processes running at the same time. Same environment rules as `cli`.
+ */
+export function cliAsync(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '', OFFTOKEN_STORE_KEY: '', ...opts.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
 /** Asserts a successful run and returns its stdout. */
 export function ok(r: CliResult): string {
   assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
@@ -102,26 +129,5 @@ export function cliSlowStdin(
       resolvePromise({ code, stdout, stderr });
     });
     write().catch(reject);
-  });
-}
-
-/** `cli` without blocking the test process, so several CLI processes run at the same time. */
-export function cliAsync(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, OFFTOKEN_KEY_PASSPHRASE: '', OFFTOKEN_STORE_KEY: '', ...opts.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

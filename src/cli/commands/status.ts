@@ -7,6 +7,7 @@ import {
   checkStatusOffline,
   DEFAULT_STATUS_LIST_MAX_AGE,
   type Jwks,
+  type StatusCheckOptions,
 } from '../../status-list/index.js';
 import {
   action,
@@ -18,9 +19,13 @@ import {
   readTextFile,
   UsageError,
 } from '../io.js';
+import { checkStatusFetched } from './status-fetch.js';
 
 interface CheckOptions {
-  list: string;
+  list?: string;
+  fetch?: boolean;
+  fetchPrefix: string[];
+  fetchTimeout: string;
   jwks?: string;
   dataDir?: string;
   typ: string;
@@ -41,7 +46,15 @@ export function register(program: Command): void {
       'Decide offline whether a token is valid: its signature, typ, exp/nbf (and iss with --iss), then its slot in a downloaded status list token. Exit 0 valid; 1 with ERR_TOKEN_REVOKED, ERR_TOKEN_SUSPENDED, ERR_JWT_EXPIRED, ERR_JWT_CLAIM_INVALID (typ, iss, nbf), ERR_STATUS_LIST_STALE, ERR_STATUS_LIST_*',
     )
     .argument('[token]', 'the access token (stdin when - or absent)')
-    .requiredOption('--list <file>', 'the status list JWT saved from GET /status-lists/:id')
+    .option('--list <file>', 'the status list JWT saved from GET /status-lists/:id (or --fetch)')
+    .option('--fetch', "fetch the list from the token's status_list.uri (only under a --fetch-prefix)")
+    .option(
+      '--fetch-prefix <url>',
+      'with --fetch: a URL prefix the list may be fetched from (repeatable; any other uri is ERR_STATUS_LIST_URI_NOT_ALLOWED)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--fetch-timeout <ms>', 'with --fetch: abort the fetch after this many milliseconds', '5000')
     .option('--jwks <file>', "the issuer's JWKS (default: the local authority keyring in --data-dir)")
     .option('--data-dir <dir>', 'authority data directory, used when --jwks is not given')
     .option('--typ <typ>', 'required typ header of the token', ACCESS_TOKEN_TYP)
@@ -64,8 +77,10 @@ export function register(program: Command): void {
             ? intOption(o.clockTolerance, '--clock-tolerance', 0, 86400)
             : undefined;
         const now = o.now !== undefined ? intOption(o.now, '--now', 0, 253402300799) : undefined;
+        if (Boolean(o.fetch) === (o.list !== undefined))
+          throw new UsageError('give exactly one of --list FILE and --fetch');
+        const fetchTimeout = intOption(o.fetchTimeout, '--fetch-timeout', 1, 600_000);
         const token = await argOrStdin(tokenArg);
-        const listToken = readTextFile(o.list, '--list', 8 * 1024 * 1024).trim();
         const at = now ?? Math.floor(Date.now() / 1000);
         let jwks: Jwks;
         if (o.jwks) {
@@ -75,14 +90,21 @@ export function register(program: Command): void {
           const ring = AuthorityKeyring.openExisting(path.join(cfg.dataDir, 'keyring.json'));
           jwks = ring.jwks(at);
         }
-        const r = checkStatusOffline(token, listToken, {
+        const checks: StatusCheckOptions = {
           key: jwks,
           typ: o.typ,
           ...(o.iss !== undefined ? { issuer: o.iss.length === 1 ? (o.iss[0] as string) : o.iss } : {}),
           ...(clockTolerance !== undefined ? { clockTolerance } : {}),
           ...(now !== undefined ? { clock: () => now } : {}),
           ...(o.allowStale ? { allowStale: true } : {}),
-        });
+        };
+        const r = o.fetch
+          ? await checkStatusFetched(token, checks, { prefixes: o.fetchPrefix, timeoutMs: fetchTimeout })
+          : checkStatusOffline(
+              token,
+              readTextFile(o.list as string, '--list', 8 * 1024 * 1024).trim(),
+              checks,
+            );
         print(o.json ? { valid: true, ...r } : `valid (status 0x00, index ${r.idx} of ${r.uri})`, o.json);
       }),
     );
