@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError, OfftokenError } from '../errors/base.js';
-import { StatusListInvalidError } from '../errors/server.js';
+import { StatusListInvalidError, StatusListMismatchError } from '../errors/server.js';
 import {
   StatusListFetchFailedError,
   StatusListUnavailableError,
@@ -84,6 +84,8 @@ interface Prefix {
   path: string;
 }
 
+const MAX_URI_CHARS = 2048;
+
 const FETCH_ERRORS: FetchErrors = {
   failed: (m, cause) => new StatusListFetchFailedError(m, { cause }),
   timeout: (m, cause) => new StatusListFetchFailedError(m, { cause }),
@@ -155,6 +157,8 @@ export class StatusListClient {
     claims: Record<string, unknown>,
     opts: StatusListClientCheckOptions = {},
   ): Promise<StatusCheckAnswer> {
+    if (typeof claims !== 'object' || claims === null)
+      throw new StatusListMismatchError('the token claims are not an object');
     const { idx, uri } = readStatusReference(claims);
     const maxStale = nonNegative(opts.maxStaleSeconds ?? 0, 'maxStaleSeconds');
     let entry = this.#usable(uri, 0);
@@ -194,6 +198,8 @@ export class StatusListClient {
   }
 
   #assertAllowed(uri: string): void {
+    if (uri.length > MAX_URI_CHARS)
+      throw new StatusListUriNotAllowedError(`the status list uri exceeds ${MAX_URI_CHARS} characters`);
     let u: URL;
     try {
       u = new URL(uri);

@@ -48,7 +48,7 @@ function fakeClock(start = T0) {
 // A 2-bit list: 0 valid, 1 revoked, 2 suspended, 3 application-specific.
 function listOf(...statuses: number[]): StatusList {
   const l = new StatusList(2, 16);
-  statuses.forEach((s, i) => l.set(i, s));
+  for (const [i, s] of statuses.entries()) l.set(i, s);
   return l;
 }
 
@@ -131,6 +131,7 @@ describe('StatusListClient', () => {
       ['credentials in the authority', () => `${base.replace('http://', 'http://user:pw@')}/lists/1`],
       ['not a URL', () => 'lists/1'],
       ['a file URL', () => 'file:///etc/passwd'],
+      ['an overlong uri under the prefix', () => `${base}/lists/${'a'.repeat(2048)}`],
     ];
     for (const [name, uri] of uris) {
       it(name, async () => {
@@ -349,6 +350,8 @@ describe('StatusListClient', () => {
     handler = serveTokens({ '/lists/1': () => listToken('/lists/1', listOf(0)) });
     const c = client();
     await assert.rejects(c.check({ sub: 'x' }), { code: 'ERR_STATUS_LIST_MISMATCH' });
+    await assert.rejects(c.check(null as never), { code: 'ERR_STATUS_LIST_MISMATCH' });
+    await assert.rejects(c.check({ status: { status_list: 'x' } }), { code: 'ERR_STATUS_LIST_MISMATCH' });
     await assert.rejects(c.check(claims('/lists/1', -1)), { code: 'ERR_STATUS_LIST_MISMATCH' });
     await assert.rejects(c.check(claims('/lists/1', 64)), { code: 'ERR_STATUS_LIST_MISMATCH' });
   });
