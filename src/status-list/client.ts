@@ -7,6 +7,7 @@ import {
   StatusListUriNotAllowedError,
 } from '../errors/status-list.js';
 import { boundedFetch, type FetchErrors } from '../keys/bounded-fetch.js';
+import { verifyStatusListCwt } from './cwt.js';
 import { MAX_STATUS_LIST_BYTES, STATUS_SUSPENDED, STATUS_VALID, type StatusList } from './list.js';
 import { type KeySource, readStatusReference, verifyStatusListToken } from './token.js';
 
@@ -85,6 +86,7 @@ interface Prefix {
 }
 
 const MAX_URI_CHARS = 2048;
+const COSE_SIGN1_TAGGED_HEAD = 0xd2;
 
 const FETCH_ERRORS: FetchErrors = {
   failed: (m, cause) => new StatusListFetchFailedError(m, { cause }),
@@ -94,8 +96,8 @@ const FETCH_ERRORS: FetchErrors = {
 
 /**
  * Answers a token's status from the status list it references (draft-ietf-oauth-status-list 8.3), fetched
- * over HTTP from configured prefixes only, verified with the issuer's keys (`verifyStatusListToken`: typ,
- * signature, `sub` equal to the token's `uri`, `exp`), and cached by its `ttl` and `exp` in a bounded cache.
+ * over HTTP from configured prefixes only, in JWT or CWT form, verified with the issuer's keys
+ * (`verifyStatusListToken` / `verifyStatusListCwt`: typ, signature, `sub` equal to the token's `uri`, `exp`), and cached by its `ttl` and `exp` in a bounded cache.
  * Concurrent checks of one list share one fetch.
  *
  * `check` takes the claims of a token the caller has already verified; the client decides status, not
@@ -138,7 +140,7 @@ export class StatusListClient {
     this.#maxLists = positive(opts.maxLists ?? 16, 'maxLists');
     this.#maxCacheBytes = positive(opts.maxCacheBytes ?? 64 * 1024 * 1024, 'maxCacheBytes');
     this.#cooldown = nonNegative(opts.cooldownSeconds ?? 10, 'cooldownSeconds');
-    this.#headers = { accept: 'application/statuslist+jwt', ...opts.headers };
+    this.#headers = { accept: 'application/statuslist+jwt, application/statuslist+cwt', ...opts.headers };
     this.#clock = opts.clock ?? systemClock;
     this.#onError = opts.onError;
   }
@@ -263,13 +265,19 @@ export class StatusListClient {
       errors: FETCH_ERRORS,
       what: 'the status list',
     });
-    const verified = verifyStatusListToken(res.body.toString('latin1').trim(), {
+    const verifyOpts = {
       key: this.#key,
       uri,
       clock: this.#clock,
       maxBytes: this.#maxListBytes,
       maxTokenSize: this.#maxBytes,
-    });
+    };
+    // draft 8.1: the body is the CWT in binary (it opens with tag 18, 0xd2) or the JWS compact serialization
+    // (ASCII, never 0xd2); each form is then verified by its own strict rules, whatever Content-Type says.
+    const verified =
+      res.body[0] === COSE_SIGN1_TAGGED_HEAD
+        ? verifyStatusListCwt(res.body, verifyOpts)
+        : verifyStatusListToken(res.body.toString('latin1').trim(), verifyOpts);
     const fetchedAt = this.#clock();
     const ttl = Math.min(this.#maxTtl, verified.ttl ?? this.#defaultTtl);
     const exp = verified.exp ?? Number.POSITIVE_INFINITY;

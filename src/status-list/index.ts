@@ -6,6 +6,12 @@ export {
   type TokenStatus,
 } from './client.js';
 export {
+  createStatusListCwt,
+  STATUS_LIST_CWT_TYP,
+  type StatusListCwtOptions,
+  verifyStatusListCwt,
+} from './cwt.js';
+export {
   MAX_STATUS_LIST_BYTES,
   STATUS_INVALID,
   STATUS_SUSPENDED,

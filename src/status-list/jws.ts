@@ -36,11 +36,11 @@ export function algForKey(key: KeyObject): AuthorityAlg {
   return alg;
 }
 
-function rawSign(alg: AuthorityAlg, input: Buffer, key: KeyObject): Buffer {
+export function rawSign(alg: AuthorityAlg, input: Buffer, key: KeyObject): Buffer {
   return alg === 'EdDSA' ? sign(null, input, key) : sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
 }
 
-function rawVerify(alg: AuthorityAlg, input: Buffer, key: KeyObject, sig: Buffer): boolean {
+export function rawVerify(alg: AuthorityAlg, input: Buffer, key: KeyObject, sig: Buffer): boolean {
   // RFC 7518 3.4: an ES256 signature is exactly 64 bytes (r || s)
   if (alg === 'ES256' && sig.length !== 64) return false;
   return alg === 'EdDSA'

@@ -96,6 +96,16 @@ export class StatusList {
     } catch {
       throw new StatusListInvalidError('lst is not base64url');
     }
+    return StatusList.fromCompressed(bits, compressed, limits);
+  }
+
+  /** The CBOR form's `lst` (draft 4.3) is these compressed bytes themselves; the JSON form's, base64url. */
+  static fromCompressed(
+    bits: unknown,
+    compressed: Uint8Array,
+    limits: { maxBytes?: number } = {},
+  ): StatusList {
+    checkBits(bits);
     let bytes: Buffer;
     try {
       // maxOutputLength makes zlib stop (and throw) instead of allocating a bomb's output

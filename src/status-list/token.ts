@@ -88,7 +88,7 @@ export function jwksResolver(jwks: Jwks): (header: { kid?: string; alg: string }
 
 export type KeySource = KeyObject | Jwks | ((header: { kid?: string; alg: string }) => KeyObject);
 
-function toResolver(src: KeySource): (header: { kid?: string; alg: string }) => KeyObject {
+export function toResolver(src: KeySource): (header: { kid?: string; alg: string }) => KeyObject {
   if (typeof src === 'function') return src;
   if ('keys' in src && Array.isArray((src as Jwks).keys)) return jwksResolver(src as Jwks);
   return () => src as KeyObject;

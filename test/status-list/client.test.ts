@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { OfftokenError } from '../../src/errors/base.js';
 import {
+  createStatusListCwt,
   createStatusListToken,
   STATUS_INVALID,
   STATUS_SUSPENDED,
@@ -367,6 +368,32 @@ describe('StatusListClient', () => {
       assert.throws(() => new StatusListClient({ allowedPrefixes, key: issuer.publicKey }), {
         code: 'ERR_INVALID_ARGUMENT',
       });
+  });
+
+  it('takes the list in CWT form too (draft 5.2), verified as strictly', async () => {
+    const cwt = createStatusListCwt(listOf(0, 1, 2), {
+      uri: `${base}/lists/c`,
+      key: issuer.privateKey,
+      iat: T0,
+      ttl: 60,
+    });
+    const forged = createStatusListCwt(listOf(0, 1, 2), {
+      uri: `${base}/lists/f`,
+      key: other.privateKey,
+      iat: T0,
+    });
+    handler = (q, res) => {
+      res.writeHead(200, { 'content-type': 'application/statuslist+cwt' });
+      res.end(q.url === '/lists/c' ? cwt : forged);
+    };
+    const c = client({ clock: () => T0 });
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push((await c.check(claims('/lists/c', i))).status);
+    assert.deepEqual(answers, ['valid', 'revoked', 'suspended']);
+    assert.equal(
+      await causeOf(c.check(claims('/lists/f', 0))),
+      'ERR_STATUS_LIST_UNAVAILABLE <- ERR_AUTHORITY_SIGNATURE_INVALID',
+    );
   });
 
   it('fetches and answers from a 10,000,000-entry list with 1% revoked under the default limits', async () => {
