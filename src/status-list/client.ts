@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError, OfftokenError } from '../errors/base.js';
-import { StatusListInvalidError, StatusListMismatchError } from '../errors/server.js';
+import { StatusListInvalidError, StatusListMismatchError, StatusListStaleError } from '../errors/server.js';
 import {
   StatusListFetchFailedError,
   StatusListUnavailableError,
@@ -9,7 +9,14 @@ import {
 import { boundedFetch, type FetchErrors } from '../keys/bounded-fetch.js';
 import { verifyStatusListCwt } from './cwt.js';
 import { MAX_STATUS_LIST_BYTES, STATUS_SUSPENDED, STATUS_VALID, type StatusList } from './list.js';
-import { type KeySource, readStatusReference, verifyStatusListToken } from './token.js';
+import {
+  checkStatusListFresh,
+  DEFAULT_STATUS_LIST_MAX_AGE,
+  type KeySource,
+  readStatusReference,
+  statusListFreshUntil,
+  verifyStatusListToken,
+} from './token.js';
 
 /** draft-ietf-oauth-status-list 7.1 values as answers; `unknown` when no fresh list can be had. */
 export type TokenStatus = 'valid' | 'revoked' | 'suspended' | 'unknown';
@@ -32,6 +39,13 @@ export interface StatusListClientOptions {
   maxListBytes?: number;
   /** How long a list without `ttl` is used before refetching (default 300 s). */
   defaultTtlSeconds?: number;
+  /**
+   * The staleness rule's maximum age of a list with neither `exp` nor `ttl` (checkStatusListFresh's `maxAge`,
+   * default DEFAULT_STATUS_LIST_MAX_AGE).
+   */
+  maxListAgeSeconds?: number;
+  /** Seconds of leeway for a list's `exp` and age, as checkStatusListFresh takes it (default 0). */
+  clockTolerance?: number;
   /** Cap on a list's `ttl` (default 86400 s): an issuer's typo cannot pin a list for a year. */
   maxTtlSeconds?: number;
   /** Lists held at once, least recently used evicted first (default 16). */
@@ -43,7 +57,10 @@ export interface StatusListClientOptions {
   /** Extra request headers. */
   headers?: Record<string, string>;
   clock?: Clock;
-  /** Called after each failed fetch. Exceptions it throws are ignored. */
+  /**
+   * Called after each fetch that brought no fresh list (failed, refused, or stale when fetched). Exceptions it
+   * throws are ignored.
+   */
   onError?: (event: { uri: string; error: OfftokenError }) => void;
 }
 
@@ -55,8 +72,9 @@ export interface StatusListClientCheckOptions {
    */
   onUnknown?: 'throw' | 'return';
   /**
-   * Accept a list past its `ttl` by up to this many seconds when a fresh one cannot be fetched (default 0).
-   * Never past the list's `exp`.
+   * Accept a list that is no longer fresh by up to this many seconds when a fresh one cannot be fetched
+   * (default 0): past the end of its cache lifetime, or past `iat` + `ttl` (+ maxListAgeSeconds without ttl) for
+   * a list already stale when fetched. `Infinity` is the library's `allowStale`. Never past the list's `exp`.
    */
   maxStaleSeconds?: number;
 }
@@ -74,10 +92,15 @@ export interface StatusCheckAnswer {
 interface Entry {
   list: StatusList;
   fetchedAt: number;
-  /** fetchedAt + bounded ttl, never past exp. */
+  /**
+   * fetchedAt + bounded ttl, never past the list's own freshness (statusListFreshUntil: iat + ttl, or exp); at or
+   * before fetchedAt for a list already stale when fetched.
+   */
   freshUntil: number;
-  /** The list's exp (Infinity without one): never used at or after it. */
+  /** The list's exp + tolerance (Infinity without exp): never used at or after it, whatever the policy. */
   exp: number;
+  /** Why the list was not fresh when fetched (checkStatusListFresh's error), reported as the fetch's failure. */
+  stale?: StatusListStaleError;
 }
 
 interface Prefix {
@@ -97,7 +120,9 @@ const FETCH_ERRORS: FetchErrors = {
 /**
  * Answers a token's status from the status list it references (draft-ietf-oauth-status-list 8.3), fetched
  * over HTTP from configured prefixes only, in JWT or CWT form, verified with the issuer's keys
- * (`verifyStatusListToken` / `verifyStatusListCwt`: typ, signature, `sub` equal to the token's `uri`, `exp`), and cached by its `ttl` and `exp` in a bounded cache.
+ * (`verifyStatusListToken` / `verifyStatusListCwt`: typ, signature, `sub` equal to the token's `uri`, `exp`),
+ * judged fresh or stale by the library's rule (checkStatusListFresh) against this client's clock, and cached by
+ * its `ttl` and `exp` in a bounded cache, never longer than the rule calls it fresh.
  * Concurrent checks of one list share one fetch.
  *
  * `check` takes the claims of a token the caller has already verified; the client decides status, not
@@ -110,6 +135,8 @@ export class StatusListClient {
   readonly #maxBytes: number;
   readonly #maxListBytes: number;
   readonly #defaultTtl: number;
+  readonly #maxListAge: number;
+  readonly #tolerance: number;
   readonly #maxTtl: number;
   readonly #maxLists: number;
   readonly #maxCacheBytes: number;
@@ -136,6 +163,11 @@ export class StatusListClient {
     this.#maxBytes = positive(opts.maxBytes ?? 5 * 1024 * 1024, 'maxBytes');
     this.#maxListBytes = positive(opts.maxListBytes ?? MAX_STATUS_LIST_BYTES, 'maxListBytes');
     this.#defaultTtl = positive(opts.defaultTtlSeconds ?? 300, 'defaultTtlSeconds');
+    this.#maxListAge = nonNegative(
+      opts.maxListAgeSeconds ?? DEFAULT_STATUS_LIST_MAX_AGE,
+      'maxListAgeSeconds',
+    );
+    this.#tolerance = nonNegative(opts.clockTolerance ?? 0, 'clockTolerance');
     this.#maxTtl = positive(opts.maxTtlSeconds ?? 86400, 'maxTtlSeconds');
     this.#maxLists = positive(opts.maxLists ?? 16, 'maxLists');
     this.#maxCacheBytes = positive(opts.maxCacheBytes ?? 64 * 1024 * 1024, 'maxCacheBytes');
@@ -162,7 +194,10 @@ export class StatusListClient {
     if (typeof claims !== 'object' || claims === null)
       throw new StatusListMismatchError('the token claims are not an object');
     const { idx, uri } = readStatusReference(claims);
-    const maxStale = nonNegative(opts.maxStaleSeconds ?? 0, 'maxStaleSeconds');
+    const maxStale = opts.maxStaleSeconds ?? 0;
+    // Infinity is allowed (any staleness, never past exp); NaN would make every comparison false: refuse it
+    if (typeof maxStale !== 'number' || !(maxStale >= 0))
+      throw new InvalidArgumentError('maxStaleSeconds must be a non-negative number (Infinity allowed)');
     let entry = this.#usable(uri, 0);
     if (entry === undefined) {
       this.#assertAllowed(uri);
@@ -184,7 +219,7 @@ export class StatusListClient {
     return { status: statusName(value), value, idx, uri, fetchedAt: entry.fetchedAt };
   }
 
-  /** The cached list for `uri` if fresh (or stale by at most `maxStale`, never past exp); refreshes recency. */
+  /** The cached list for `uri` if fresh (or stale by less than `maxStale`, never past exp); refreshes recency. */
   #usable(uri: string, maxStale: number): Entry | undefined {
     const e = this.#cache.get(uri);
     if (e === undefined) return undefined;
@@ -227,33 +262,44 @@ export class StatusListClient {
     this.#fetches++;
     const p = this.#fetch(uri)
       .then((entry) => {
-        this.#failures.delete(uri);
-        this.#store(uri, entry);
+        // A list stale when fetched is kept (a call allowing that much staleness may use it) but is no fresh
+        // answer: it counts as a failed fetch, with the cooldown, the hook and the cause of ERR_STATUS_LIST_UNAVAILABLE.
+        const held = this.#cache.get(uri);
+        // a stale copy never displaces a cached list that stays usable longer (a lagging mirror is no update)
+        if (held === undefined || entry.freshUntil >= held.freshUntil) this.#store(uri, entry);
+        if (entry.stale !== undefined) this.#fail(uri, entry.stale);
+        else this.#failures.delete(uri);
       })
       .catch((e: unknown) => {
-        const error =
+        this.#fail(
+          uri,
           e instanceof OfftokenError
             ? e
-            : new StatusListFetchFailedError('the status list fetch failed', { cause: e });
-        // bounded like the cache: failures of uris no longer asked about are forgotten first
-        if (this.#failures.size >= 4 * this.#maxLists) {
-          const oldest = this.#failures.keys().next().value;
-          if (oldest !== undefined) this.#failures.delete(oldest);
-        }
-        this.#failures.set(uri, { at: this.#clock(), error });
-        if (this.#onError !== undefined) {
-          try {
-            this.#onError({ uri, error });
-          } catch {
-            // A monitoring hook must not decide a token's status.
-          }
-        }
+            : new StatusListFetchFailedError('the status list fetch failed', { cause: e }),
+        );
       })
       .finally(() => {
         this.#inflight.delete(uri);
       });
     this.#inflight.set(uri, p);
     return p;
+  }
+
+  #fail(uri: string, error: OfftokenError): void {
+    this.#failures.delete(uri);
+    // bounded like the cache: failures of uris no longer asked about are forgotten first
+    if (this.#failures.size >= 4 * this.#maxLists) {
+      const oldest = this.#failures.keys().next().value;
+      if (oldest !== undefined) this.#failures.delete(oldest);
+    }
+    this.#failures.set(uri, { at: this.#clock(), error });
+    if (this.#onError !== undefined) {
+      try {
+        this.#onError({ uri, error });
+      } catch {
+        // A monitoring hook must not decide a token's status.
+      }
+    }
   }
 
   async #fetch(uri: string): Promise<Entry> {
@@ -265,12 +311,16 @@ export class StatusListClient {
       errors: FETCH_ERRORS,
       what: 'the status list',
     });
+    // allowStale here only defers the staleness verdict to the checkStatusListFresh call below, which keeps
+    // the list for a caller whose policy accepts it; exp stays a hard limit inside the verifiers.
     const verifyOpts = {
       key: this.#key,
       uri,
       clock: this.#clock,
       maxBytes: this.#maxListBytes,
       maxTokenSize: this.#maxBytes,
+      clockTolerance: this.#tolerance,
+      allowStale: true,
     };
     // draft 8.1: the body is the CWT in binary (it opens with tag 18, 0xd2) or the JWS compact serialization
     // (ASCII, never 0xd2); each form is then verified by its own strict rules, whatever Content-Type says.
@@ -279,9 +329,24 @@ export class StatusListClient {
         ? verifyStatusListCwt(res.body, verifyOpts)
         : verifyStatusListToken(res.body.toString('latin1').trim(), verifyOpts);
     const fetchedAt = this.#clock();
+    const rule = { clockTolerance: this.#tolerance, maxAge: this.#maxListAge };
+    // The list is judged against this client's clock like any list (draft 13.7): an old copy (a mirror or cache
+    // that stopped updating) may miss revocations made since it was signed.
+    let stale: StatusListStaleError | undefined;
+    try {
+      checkStatusListFresh(verified, fetchedAt, rule);
+    } catch (e) {
+      if (!(e instanceof StatusListStaleError)) throw e;
+      stale = e;
+    }
     const ttl = Math.min(this.#maxTtl, verified.ttl ?? this.#defaultTtl);
-    const exp = verified.exp ?? Number.POSITIVE_INFINITY;
-    return { list: verified.list, fetchedAt, freshUntil: Math.min(fetchedAt + ttl, exp), exp };
+    return {
+      list: verified.list,
+      fetchedAt,
+      freshUntil: Math.min(fetchedAt + ttl, statusListFreshUntil(verified, rule)),
+      exp: verified.exp !== undefined ? verified.exp + this.#tolerance : Number.POSITIVE_INFINITY,
+      ...(stale !== undefined ? { stale } : {}),
+    };
   }
 
   #store(uri: string, entry: Entry): void {

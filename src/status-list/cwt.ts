@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { type Clock, systemClock } from '../clock.js';
-import { InputTooLargeError } from '../errors/base.js';
+import { systemClock } from '../clock.js';
+import { InputTooLargeError, InvalidArgumentError } from '../errors/base.js';
 import {
   AuthoritySignatureError,
   StatusListInvalidError,
@@ -10,7 +10,12 @@ import {
 import { type CborValue, decodeCbor, encodeCbor } from './cbor.js';
 import { type AuthorityAlg, algForKey, rawSign, rawVerify } from './jws.js';
 import { StatusList } from './list.js';
-import { type KeySource, toResolver, type VerifiedStatusList } from './token.js';
+import {
+  checkStatusListFresh,
+  toResolver,
+  type VerifiedStatusList,
+  type VerifyStatusListOptions,
+} from './token.js';
 
 /** draft-ietf-oauth-status-list 5.2: the CWT's protected `typ` (16). */
 export const STATUS_LIST_CWT_TYP = 'application/statuslist+cwt';
@@ -79,13 +84,8 @@ function sigStructure(protBytes: Uint8Array, payload: Uint8Array): Buffer {
   return encodeCbor(['Signature1', protBytes, new Uint8Array(0), payload]);
 }
 
-export interface VerifyStatusListCwtOptions {
-  key: KeySource;
-  uri?: string;
-  clock?: Clock;
-  maxBytes?: number;
-  maxTokenSize?: number;
-}
+/** As for the JWT form: `clockTolerance`, `allowStale` and `maxAge` apply the same staleness rule. */
+export type VerifyStatusListCwtOptions = VerifyStatusListOptions;
 
 const bad = (why: string) => new StatusListInvalidError(`the status list CWT ${why}`);
 
@@ -165,7 +165,21 @@ export function verifyStatusListCwt(bytes: Uint8Array, opts: VerifyStatusListCwt
   if (ttl !== undefined && (typeof ttl !== 'number' || ttl <= 0))
     throw bad('ttl (65534) is not a positive integer');
   const now = (opts.clock ?? systemClock)();
-  if (exp !== undefined && now >= exp) throw new StatusListInvalidError('status list token has expired');
+  const tolerance = opts.clockTolerance ?? 0;
+  if (!(tolerance >= 0 && Number.isFinite(tolerance)))
+    throw new InvalidArgumentError('clockTolerance must be a finite number of seconds >= 0');
+  // draft 8.3 step 5, and the staleness rule of the JWT form (checkStatusListFresh): one rule for both forms
+  if (exp !== undefined && now >= exp + tolerance)
+    throw new StatusListInvalidError('status list token has expired');
+  checkStatusListFresh(
+    { iat, ...(exp !== undefined ? { exp } : {}), ...(ttl !== undefined ? { ttl } : {}) },
+    now,
+    {
+      clockTolerance: tolerance,
+      ...(opts.allowStale !== undefined ? { allowStale: opts.allowStale } : {}),
+      ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
+    },
+  );
   if (opts.uri !== undefined && sub !== opts.uri)
     throw new StatusListMismatchError('status list sub does not match the referenced uri');
   const sl = asMap(claims.get(C_STATUS_LIST), 'status list (65533)');

@@ -145,6 +145,23 @@ export function checkStatusListFresh(
     );
 }
 
+/**
+ * The first instant (unix seconds) at which the rule above, or the verifiers' exp check, refuses this list:
+ * `exp` + tolerance when it has an exp, else the first whole second of age past its ttl (or `maxAge`) +
+ * tolerance. A cache of verified lists (StatusListClient) keeps a list no longer than this, so the cache and
+ * checkStatusListFresh can never disagree on whether a list is fresh.
+ */
+export function statusListFreshUntil(
+  list: { iat: number; exp?: number; ttl?: number },
+  opts: { clockTolerance?: number; maxAge?: number } = {},
+): number {
+  const tolerance = opts.clockTolerance ?? 0;
+  if (list.exp !== undefined) return list.exp + tolerance;
+  const maxAge = list.ttl ?? opts.maxAge ?? DEFAULT_STATUS_LIST_MAX_AGE;
+  // checkStatusListFresh compares whole seconds of age: stale once floor(now - iat) > maxAge + tolerance
+  return list.iat + Math.floor(maxAge + tolerance) + 1;
+}
+
 /** Verifies a status list token (draft 8.3): typ, signature, sub, iat, exp; then decodes the list. */
 export function verifyStatusListToken(token: string, opts: VerifyStatusListOptions): VerifiedStatusList {
   const d = decodeCompact(token, opts.maxTokenSize ?? 8 * 1024 * 1024);

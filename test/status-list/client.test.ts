@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import type { OfftokenError } from '../../src/errors/base.js';
 import {
   createStatusListCwt,
@@ -41,8 +41,16 @@ const issuer = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
 const T0 = 1_800_000_000;
 
+// The test authority signs each list with its current time, as the real one does (authority.ts): the system
+// clock, or the fake clock a test shares between the client and the authority.
+let authorityNow: () => number;
+beforeEach(() => {
+  authorityNow = () => Math.floor(Date.now() / 1000);
+});
+
 function fakeClock(start = T0) {
   const c = { t: start, now: () => c.t };
+  authorityNow = c.now;
   return c;
 }
 
@@ -61,7 +69,7 @@ function listToken(
   return createStatusListToken(list, {
     uri: `${base}${path}`,
     key: opts.key ?? issuer.privateKey,
-    iat: opts.iat ?? T0,
+    iat: opts.iat ?? authorityNow(),
     ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}),
     ...(opts.exp !== undefined ? { exp: opts.exp } : {}),
   });
@@ -100,10 +108,10 @@ async function causeOf(p: Promise<unknown>): Promise<string> {
 
 describe('StatusListClient', () => {
   it('answers valid, revoked and suspended from one fetched list', async () => {
+    const clock = fakeClock();
     const tok = listToken('/lists/1', listOf(0, STATUS_INVALID, STATUS_SUSPENDED, 3));
     handler = serveTokens({ '/lists/1': () => tok });
     hits = [];
-    const clock = fakeClock();
     const c = client({ clock: clock.now });
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await c.check(claims('/lists/1', i)));
@@ -250,6 +258,94 @@ describe('StatusListClient', () => {
     });
   });
 
+  it('refuses a list already stale when fetched by default, and answers from it within the call policy', async () => {
+    // a mirror that stopped updating: signed an hour ago with a ttl of 600 s and no exp, 3000 s past its ttl
+    const clock = fakeClock();
+    handler = serveTokens({
+      '/lists/1': () => listToken('/lists/1', listOf(1), { iat: T0 - 3600, ttl: 600 }),
+    });
+    hits = [];
+    const errors: string[] = [];
+    const c = client({ clock: clock.now, onError: (e) => errors.push(e.error.code) });
+    assert.equal(
+      await causeOf(c.check(claims('/lists/1', 0))),
+      'ERR_STATUS_LIST_UNAVAILABLE <- ERR_STATUS_LIST_STALE',
+    );
+    assert.deepEqual(errors, ['ERR_STATUS_LIST_STALE']);
+    assert.deepEqual(await c.check(claims('/lists/1', 0), { onUnknown: 'return' }), {
+      status: 'unknown',
+      idx: 0,
+      uri: `${base}/lists/1`,
+    });
+    assert.equal(
+      await causeOf(c.check(claims('/lists/1', 0), { maxStaleSeconds: 2999 })),
+      'ERR_STATUS_LIST_UNAVAILABLE <- ERR_STATUS_LIST_STALE',
+    );
+    const a = await c.check(claims('/lists/1', 0), { maxStaleSeconds: 3000 });
+    assert.deepEqual([a.status, a.fetchedAt], ['revoked', T0]);
+    // Infinity is the library's allowStale; the stale fetch is a failure: no refetch within the cooldown
+    assert.equal((await c.check(claims('/lists/1', 0), { maxStaleSeconds: Infinity })).status, 'revoked');
+    assert.equal(hits.length, 1);
+    for (const maxStaleSeconds of [-1, Number.NaN, '5' as never])
+      await assert.rejects(c.check(claims('/lists/1', 0), { maxStaleSeconds }), {
+        code: 'ERR_INVALID_ARGUMENT',
+      });
+  });
+
+  it('judges a list without ttl or exp by maxListAgeSeconds', async () => {
+    const clock = fakeClock();
+    handler = serveTokens({ '/lists/1': () => listToken('/lists/1', listOf(0), { iat: T0 - 120 }) });
+    assert.equal((await client({ clock: clock.now }).check(claims('/lists/1', 0))).status, 'valid');
+    assert.equal(
+      await causeOf(client({ clock: clock.now, maxListAgeSeconds: 119 }).check(claims('/lists/1', 0))),
+      'ERR_STATUS_LIST_UNAVAILABLE <- ERR_STATUS_LIST_STALE',
+    );
+    const tolerant = client({ clock: clock.now, maxListAgeSeconds: 119, clockTolerance: 1 });
+    assert.equal((await tolerant.check(claims('/lists/1', 0))).status, 'valid');
+  });
+
+  it('never caches a list past its own freshness (iat + ttl), however recently it was fetched', async () => {
+    // a copy signed 50 s ago with a ttl of 60 s: fresh through an age of 60 s (checkStatusListFresh), not 60 s
+    // from the fetch
+    const clock = fakeClock();
+    let iat = T0 - 50;
+    handler = serveTokens({ '/lists/1': () => listToken('/lists/1', listOf(0), { iat, ttl: 60 }) });
+    hits = [];
+    const c = client({ clock: clock.now });
+    await c.check(claims('/lists/1', 0));
+    clock.t += 10;
+    await c.check(claims('/lists/1', 0));
+    assert.equal(hits.length, 1);
+    clock.t += 1;
+    iat = clock.t;
+    await c.check(claims('/lists/1', 0));
+    assert.equal(hits.length, 2);
+    clock.t += 59;
+    await c.check(claims('/lists/1', 0));
+    assert.equal(hits.length, 2);
+  });
+
+  it('keeps a cached list when a refresh brings an older, stale copy', async () => {
+    const clock = fakeClock();
+    let mirror = false;
+    handler = serveTokens({
+      '/lists/1': () =>
+        mirror
+          ? listToken('/lists/1', listOf(0), { iat: T0 - 1000, ttl: 60 })
+          : listToken('/lists/1', listOf(1), { ttl: 60 }),
+    });
+    const c = client({ clock: clock.now });
+    assert.equal((await c.check(claims('/lists/1', 0))).status, 'revoked');
+    mirror = true;
+    clock.t += 100;
+    assert.equal(
+      await causeOf(c.check(claims('/lists/1', 0))),
+      'ERR_STATUS_LIST_UNAVAILABLE <- ERR_STATUS_LIST_STALE',
+    );
+    const a = await c.check(claims('/lists/1', 0), { maxStaleSeconds: 100 });
+    assert.deepEqual([a.status, a.fetchedAt], ['revoked', T0]);
+  });
+
   const forged: [string, () => string, string][] = [
     [
       'signed by another key',
@@ -268,6 +364,11 @@ describe('StatusListClient', () => {
       'ERR_STATUS_LIST_INVALID',
     ],
     ['expired', () => listToken('/lists/1', listOf(0), { exp: T0 - 1 }), 'ERR_STATUS_LIST_INVALID'],
+    [
+      'issued in the future without exp',
+      () => listToken('/lists/1', listOf(0), { iat: T0 + 3600, ttl: 60 }),
+      'ERR_STATUS_LIST_INVALID',
+    ],
     ['not a JWS', () => 'garbage', 'ERR_AUTHORITY_SIGNATURE_INVALID'],
     [
       'a decompression bomb',
@@ -280,9 +381,10 @@ describe('StatusListClient', () => {
   ];
   for (const [name, make, cause] of forged) {
     it(`never answers from a list ${name}`, async () => {
+      const clock = fakeClock();
       const tok = make();
       handler = serveTokens({ '/lists/1': () => tok });
-      const c = client({ clock: () => T0, maxListBytes: 1024 * 1024 });
+      const c = client({ clock: clock.now, maxListBytes: 1024 * 1024 });
       assert.equal(await causeOf(c.check(claims('/lists/1', 0))), `ERR_STATUS_LIST_UNAVAILABLE <- ${cause}`);
     });
   }

@@ -91,6 +91,29 @@ describe('status list token in CWT form', () => {
     });
   }
 
+  it('applies the staleness rule of the JWT form (checkStatusListFresh): ttl, maxAge, allowStale, tolerance', () => {
+    const k = generateKeyPairSync('ed25519');
+    const make = (o: { ttl?: number; exp?: number; iat?: number }) =>
+      createStatusListCwt(new StatusList(1, 8), {
+        uri: 'https://i.example/l/1',
+        key: k.privateKey,
+        iat: o.iat ?? T - 3600,
+        ...o,
+      });
+    const verify = (cwt: Buffer, extra: Record<string, unknown> = {}) =>
+      code(() => verifyStatusListCwt(cwt, { key: k.publicKey, clock: () => T, ...extra }));
+    assert.equal(verify(make({ ttl: 600 })), 'ERR_STATUS_LIST_STALE');
+    assert.equal(verify(make({ ttl: 600 }), { allowStale: true }), 'no error');
+    assert.equal(verify(make({ ttl: 600 }), { clockTolerance: 3000 }), 'no error');
+    assert.equal(verify(make({})), 'no error');
+    assert.equal(verify(make({}), { maxAge: 3599 }), 'ERR_STATUS_LIST_STALE');
+    assert.equal(verify(make({ ttl: 600, exp: T + 1 })), 'no error');
+    assert.equal(verify(make({ exp: T - 30 }), { clockTolerance: 60 }), 'no error');
+    assert.equal(verify(make({ exp: T - 30 }), { allowStale: true }), 'ERR_STATUS_LIST_INVALID');
+    assert.equal(verify(make({ iat: T + 60, ttl: 600 })), 'ERR_STATUS_LIST_INVALID');
+    assert.equal(verify(make({}), { clockTolerance: Number.NaN }), 'ERR_INVALID_ARGUMENT');
+  });
+
   describe('rejects a malformed or misused COSE message', () => {
     const k = generateKeyPairSync('ed25519');
     const claims = (over: [number, unknown][] = []) =>

@@ -11,6 +11,7 @@ import {
   verifyStatusListToken,
 } from '../../src/status-list/index.js';
 import { signCompact } from '../../src/status-list/jws.js';
+import { statusListFreshUntil } from '../../src/status-list/token.js';
 
 interface Vector {
   name: string;
@@ -317,6 +318,33 @@ describe('checkStatusListFresh: hostile values fail closed', () => {
     assert.equal(
       code(() => checkStatusListFresh({ iat: now - 1, ttl: 0 }, now)),
       'ERR_STATUS_LIST_STALE',
+    );
+  });
+});
+
+describe('statusListFreshUntil: the instant checkStatusListFresh stops calling a list fresh', () => {
+  const now = 1_700_000_000;
+  const cases: [
+    string,
+    { iat: number; exp?: number; ttl?: number },
+    { clockTolerance?: number; maxAge?: number },
+  ][] = [
+    ['a ttl', { iat: now - 100, ttl: 60 }, {}],
+    ['a fractional ttl and a tolerance', { iat: now - 100, ttl: 60.5 }, { clockTolerance: 2.25 }],
+    ['no ttl: the default maximum age', { iat: now - 100 }, {}],
+    ['no ttl: a given maxAge', { iat: now - 100 }, { maxAge: 30 }],
+    ['a fractional iat', { iat: now - 100.75, ttl: 10 }, {}],
+  ];
+  for (const [name, list, opts] of cases)
+    it(`agrees with checkStatusListFresh for a list with ${name}`, () => {
+      const until = statusListFreshUntil(list, opts);
+      assert.doesNotThrow(() => checkStatusListFresh(list, until - 0.001, opts));
+      assert.throws(() => checkStatusListFresh(list, until, opts), { code: 'ERR_STATUS_LIST_STALE' });
+    });
+  it('is exp (+ tolerance) for a list with exp, whatever its ttl', () => {
+    assert.equal(
+      statusListFreshUntil({ iat: now, exp: now + 10, ttl: 600 }, { clockTolerance: 5 }),
+      now + 15,
     );
   });
 });
