@@ -84,6 +84,8 @@ export {
   type JwtPolicy,
   type JwtSignOptions,
   type KeyResolver,
+  type KeyResolverObject,
+  type KeySource,
   signJws,
   signJwt,
   type VerifiedJws,

@@ -12,6 +12,8 @@ export type {
   JwsVerifyOptions,
   JwtPolicy,
   KeyResolver,
+  KeyResolverObject,
+  KeySource,
   VerifiedJws,
   VerifiedJwt,
 } from './types.js';

@@ -31,6 +31,12 @@ export interface JwsHeader {
 /** Picks the verification key for a header (by kid/alg). Throws a typed error when none fits. */
 export type KeyResolver = (header: JwsHeader) => KeyObject;
 export type AsyncKeyResolver = (header: JwsHeader) => Promise<KeyObject>;
+/** An object that picks the key for a header: a Keyring, LocalJwks or RemoteJwks (or the user's own). */
+export interface KeyResolverObject {
+  resolve(header: JwsHeader): KeyObject | Promise<KeyObject>;
+}
+/** Every key source verifyJwtAsync and JwtVerifier accept. */
+export type KeySource = KeyObject | KeyResolver | AsyncKeyResolver | KeyResolverObject;
 
 export interface JwsVerifyOptions {
   /** Required allow-list; `none` is never accepted whatever this says. */

@@ -1,7 +1,11 @@
-import type { KeyObject } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { InvalidArgumentError } from '../../errors/base.js';
+import { splitJws } from '../jws/verify.js';
+import { algSpec } from '../lib/alg.js';
 import { validateClaims } from '../lib/claims.js';
-import type { JwtPolicy, KeyResolver, VerifiedJwt } from '../types.js';
+import { validateCrit } from '../lib/header.js';
+import { type AnyKeyResolver, quiet, resolverOf } from '../lib/key_source.js';
+import type { AsyncKeyResolver, JwtPolicy, KeyResolver, KeyResolverObject, VerifiedJwt } from '../types.js';
 import { verifyJwt } from './verify.js';
 
 /** Bounds of the optional verified-token cache. */
@@ -18,8 +22,12 @@ export interface VerifiedTokenCacheOptions {
 export interface JwtVerifierOptions {
   /** A fixed verification key ... */
   key?: KeyObject;
-  /** ... or a resolver picking it from the header (a keyring or JWKS); asked again on every cache hit. */
-  resolver?: KeyResolver;
+  /**
+   * ... or a resolver picking it from the header, asked again on every cache hit: a function, or an object
+   * with a `resolve` method given as it is (a Keyring, LocalJwks or RemoteJwks). An asynchronous one (a
+   * RemoteJwks) needs `verifyAsync`.
+   */
+  resolver?: KeyResolver | AsyncKeyResolver | KeyResolverObject;
   policy: JwtPolicy;
   /** Off unless given. */
   cache?: VerifiedTokenCacheOptions;
@@ -54,18 +62,35 @@ function deepFreeze(o: object): void {
 export class JwtVerifier<P = Record<string, unknown>> {
   readonly #key: KeyObject | undefined;
   readonly #resolver: KeyResolver | undefined;
+  readonly #asyncResolver: AnyKeyResolver | undefined;
   readonly #policy: JwtPolicy;
   readonly #cache: Map<string, Entry> | undefined;
   readonly #max: number;
   readonly #ttl: number;
 
   constructor(opts: JwtVerifierOptions) {
-    if ((opts.key === undefined) === (opts.resolver === undefined))
+    if (
+      typeof opts !== 'object' ||
+      opts === null ||
+      (opts.key === undefined) === (opts.resolver === undefined)
+    )
       throw new InvalidArgumentError('give exactly one of key or resolver');
     if (typeof opts.policy !== 'object' || opts.policy === null || !Array.isArray(opts.policy.algorithms))
       throw new InvalidArgumentError('a policy with an algorithms allow-list is required');
+    if (opts.key !== undefined && !(opts.key instanceof KeyObject))
+      throw new InvalidArgumentError(
+        typeof (opts.key as { resolve?: unknown }).resolve === 'function'
+          ? 'key must be a KeyObject: give a Keyring, LocalJwks or RemoteJwks as resolver'
+          : 'key must be a KeyObject',
+      );
     this.#key = opts.key;
-    this.#resolver = opts.resolver;
+    const resolver = opts.resolver === undefined ? undefined : resolverOf(opts.resolver, 'resolver');
+    if (opts.resolver !== undefined && resolver === undefined)
+      throw new InvalidArgumentError('resolver must not be a KeyObject: give it as key');
+    this.#asyncResolver = resolver;
+    // The synchronous path takes the resolver as it is; one that returns a Promise is reported by the key
+    // check as needing verifyAsync.
+    this.#resolver = resolver as KeyResolver | undefined;
     this.#policy = { ...opts.policy };
     this.#max = 0;
     this.#ttl = DEFAULT_TTL;
@@ -109,27 +134,62 @@ export class JwtVerifier<P = Record<string, unknown>> {
             return used;
           };
     const result = verifyJwt<Record<string, unknown>>(token, key, this.#policy);
+    return this.#remember(token, result, used ?? (this.#key as KeyObject));
+  }
+
+  /**
+   * verify() for an asynchronous resolver (a RemoteJwks, or any source): the header is checked against the
+   * policy before the key is looked up, the key is awaited, then it goes as verify() does, cache included.
+   */
+  async verifyAsync(token: string): Promise<VerifiedJwt<P>> {
+    const resolve = this.#asyncResolver;
+    if (resolve === undefined) return this.verify(token);
+    const policy = this.#policy;
+    const { header } = splitJws(token, policy.maxTokenSize);
+    // A header the verifier will refuse must not cost a key lookup: for a remote JWKS that would be a fetch.
+    algSpec(header.alg, policy.algorithms);
+    if (header.crit !== undefined) validateCrit(header, policy.crit);
+    const key = await resolve(header);
+    const cache = this.#cache;
+    if (cache === undefined) return verifyJwt<P>(token, key, policy);
+    const hit = cache.get(token);
+    if (hit !== undefined) {
+      const r = this.#reuse(token, hit, key);
+      if (r !== undefined) return r as VerifiedJwt<P>;
+    }
+    return this.#remember(token, verifyJwt<Record<string, unknown>>(token, key, policy), key);
+  }
+
+  #remember(token: string, result: VerifiedJwt<Record<string, unknown>>, key: KeyObject): VerifiedJwt<P> {
+    const cache = this.#cache as Map<string, Entry>;
     deepFreeze(result.payload);
     Object.freeze(result);
     if (cache.size >= this.#max) cache.delete(cache.keys().next().value as string);
-    cache.set(token, { result, key: used ?? (this.#key as KeyObject), until: this.#now() + this.#ttl });
+    cache.set(token, { result, key, until: this.#now() + this.#ttl });
     return result as VerifiedJwt<P>;
   }
 
-  /** A cached result if it is still good now, else undefined (and the entry is gone). */
-  #reuse(token: string, e: Entry): VerifiedJwt<Record<string, unknown>> | undefined {
+  /**
+   * A cached result if it is still good now, else undefined (and the entry is gone). `current` is the key the
+   * resolver gives now when the caller already asked it (verifyAsync).
+   */
+  #reuse(token: string, e: Entry, current?: KeyObject): VerifiedJwt<Record<string, unknown>> | undefined {
     const cache = this.#cache as Map<string, Entry>;
     if (this.#now() >= e.until) {
       cache.delete(token);
       return undefined;
     }
     if (this.#resolver !== undefined) {
-      let k: KeyObject | undefined;
-      try {
-        k = this.#resolver(e.result.header);
-      } catch {
-        k = undefined;
-      }
+      let k: KeyObject | undefined = current;
+      if (k === undefined)
+        try {
+          k = this.#resolver(e.result.header);
+          // An asynchronous resolver called on the synchronous path: its answer is unusable here, and its
+          // rejection must not go unhandled (full verification reports it as needing verifyAsync).
+          if (!(k instanceof KeyObject)) k = quiet(k);
+        } catch {
+          k = undefined;
+        }
       // The key was retired or replaced: full verification decides (and reports the resolver's error).
       if (k !== e.key) {
         cache.delete(token);

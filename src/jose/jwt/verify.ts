@@ -5,7 +5,8 @@ import { algSpec } from '../lib/alg.js';
 import { validateClaims } from '../lib/claims.js';
 import { validateCrit } from '../lib/header.js';
 import { DEFAULT_MAX_DEPTH, parseJsonObject } from '../lib/json.js';
-import type { AsyncKeyResolver, JwtPolicy, KeyResolver, VerifiedJwt } from '../types.js';
+import { resolverOf } from '../lib/key_source.js';
+import type { JwtPolicy, KeyResolver, KeySource, VerifiedJwt } from '../types.js';
 
 const payloadError = (reason: string) => new JwtInvalidError(`the payload ${reason}`);
 // RFC 7519 4: a parser may reject duplicate claim names or keep the last; a strict verifier rejects them, so no
@@ -33,18 +34,23 @@ export function verifyJwt<P = Record<string, unknown>>(
   return { header, payload: claims as P };
 }
 
-/** The same, for a key that must be fetched (a remote JWKS the user configured). */
+/**
+ * The same, for any key source: a KeyObject, a resolver function (sync or async), or an object with a
+ * `resolve` method - a RemoteJwks (fetched), LocalJwks or Keyring passed as it is. Anything else is
+ * ERR_INVALID_ARGUMENT.
+ */
 export async function verifyJwtAsync<P = Record<string, unknown>>(
   token: string,
-  key: KeyObject | AsyncKeyResolver,
+  source: KeySource,
   policy: JwtPolicy,
 ): Promise<VerifiedJwt<P>> {
-  if (typeof key !== 'function') return verifyJwt<P>(token, key, policy);
+  const resolve = resolverOf(source);
+  if (resolve === undefined) return verifyJwt<P>(token, source as KeyObject, policy);
   const { header } = splitJws(token, policy.maxTokenSize);
   // A header the verifier will refuse must not cost a key lookup: for a remote JWKS that would be a fetch.
   algSpec(header.alg, policy.algorithms);
   if (header.crit !== undefined) validateCrit(header, policy.crit);
-  const k = await key(header);
+  const k = await resolve(header);
   return verifyJwt<P>(token, k, policy);
 }
 

@@ -1,4 +1,5 @@
 import { constants, type KeyObject } from 'node:crypto';
+import { InvalidArgumentError } from '../../errors/base.js';
 import { JoseAlgNotAllowedError, JoseKeyMismatchError, JoseNotSupportedError } from '../../errors/jose.js';
 import type { JwsAlg } from '../types.js';
 
@@ -58,7 +59,7 @@ const checked = new WeakMap<KeyObject, string>();
 export function checkKey(alg: JwsAlg, spec: AlgSpec, key: KeyObject, usage: 'sign' | 'verify'): void {
   if (checked.get(key) === alg && (usage === 'verify' || key.type !== 'public')) return;
   if (typeof key !== 'object' || key === null || typeof (key as KeyObject).type !== 'string')
-    throw new JoseKeyMismatchError('the key must be a node:crypto KeyObject');
+    throw notAKeyObject(key);
   if (spec.kind === 'hmac') {
     if (key.type !== 'secret')
       throw new JoseKeyMismatchError(`${alg} needs a secret key, not a ${key.type} key`);
@@ -84,6 +85,24 @@ export function checkKey(alg: JwsAlg, spec: AlgSpec, key: KeyObject, usage: 'sig
       );
   }
   checked.set(key, alg);
+}
+
+// A key source where a KeyObject was due is a wrong argument, not a key that does not fit the alg: the error
+// says where such a source is accepted.
+function notAKeyObject(key: unknown): Error {
+  const o = key as { then?: unknown; resolve?: unknown } | null;
+  if (typeof o?.then === 'function') {
+    // It will not be awaited: a rejection must not go unhandled.
+    Promise.resolve(o).catch(() => {});
+    return new InvalidArgumentError(
+      'the key resolver returned a Promise: an asynchronous source (a RemoteJwks) needs verifyJwtAsync or JwtVerifier.verifyAsync',
+    );
+  }
+  if (typeof o?.resolve === 'function')
+    return new InvalidArgumentError(
+      'a key source object (Keyring, LocalJwks, RemoteJwks) goes to verifyJwtAsync or JwtVerifier; verifyJws and verifyJwt take a KeyObject or its .resolve',
+    );
+  return new JoseKeyMismatchError('the key must be a node:crypto KeyObject');
 }
 
 /** Options for crypto.sign/verify for an asymmetric alg. */
