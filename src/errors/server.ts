@@ -28,6 +28,14 @@ export class TokenSuspendedError extends OfftokenError {
   override readonly code: string = 'ERR_TOKEN_SUSPENDED';
 }
 
+/**
+ * A token cannot be suspended because its status list has 1 bit per token, which has no suspended state
+ * (draft-ietf-oauth-status-list 7.1: 0x02 needs 2 bits): the authority needs `statusList.bits: 2`.
+ */
+export class SuspensionUnsupportedError extends OfftokenError {
+  override readonly code: string = 'ERR_SUSPENSION_UNSUPPORTED';
+}
+
 /** A JWS produced or consumed by the authority failed verification (bad signature, alg, kid, shape). */
 export class AuthoritySignatureError extends OfftokenError {
   override readonly code: string = 'ERR_AUTHORITY_SIGNATURE_INVALID';

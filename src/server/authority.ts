@@ -3,11 +3,20 @@ import path from 'node:path';
 import { type Clock, systemClock } from '../clock.js';
 import { loadResourceServerKey, type ResourceServerKey } from '../downscope/rs-key.js';
 import { DpopNonceManager } from '../dpop/nonce.js';
-import { AuthoritySignatureError, OAuthInvalidGrantError } from '../errors/server.js';
+import { JwksNoMatchingKeyError } from '../errors/keys.js';
+import {
+  AuthoritySignatureError,
+  OAuthInvalidGrantError,
+  StatusListMismatchError,
+  SuspensionUnsupportedError,
+  TokenRevokedError,
+} from '../errors/server.js';
 import { OidcTrust } from '../federation/oidc.js';
 import { SamlTrust } from '../federation/saml.js';
+import { verifyJwt } from '../jose/jwt/verify.js';
+import type { JwsHeader } from '../jose/types.js';
 import { decodeCompact, signCompact, verifyDecoded } from '../status-list/jws.js';
-import { StatusList } from '../status-list/list.js';
+import { STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID, StatusList } from '../status-list/list.js';
 import { createStatusListToken } from '../status-list/token.js';
 import type { ReplayStore } from '../stores/types.js';
 import { celBudgetFromConfig, type ServerConfig } from './config.js';
@@ -63,6 +72,15 @@ export interface IssueRequest {
   extra?: Record<string, unknown>;
 }
 
+/** What `Authority.suspend` and `resume` did: the token's slot and its status now. */
+export interface TokenStatusChange {
+  listId: string;
+  idx: number;
+  status: 'suspended' | 'valid';
+  /** False when the token already had that status. */
+  changed: boolean;
+}
+
 /** The authority's state: database, keyring, federation trust. Pure of HTTP; the routes call into it. */
 export class Authority {
   readonly db: AuthorityDb;
@@ -75,6 +93,8 @@ export class Authority {
   readonly dpopReplay: ReplayStore;
   private rsKey: ResourceServerKey | undefined;
   private listCache = new Map<string, { token: string; exp: number }>();
+  /** The database's data_version the cached lists were signed at: a commit by the CLI makes it change. */
+  private listCacheVersion = -1;
   private slots = { listId: '', next: 0, end: 0 };
   private verifiedCache = new Map<string, { claims: Record<string, unknown>; exp: number; kid: string }>();
 
@@ -187,9 +207,12 @@ export class Authority {
   }
 
   /** The status slot a verified token of ours refers to (its `status.status_list`). */
-  private slotOf(c: Record<string, unknown>): { listId: string; idx: number } | undefined {
+  private slotOf(
+    c: Record<string, unknown>,
+    issuer = this.issuer,
+  ): { listId: string; idx: number } | undefined {
     const ref = (c.status as { status_list?: { idx?: unknown; uri?: unknown } } | undefined)?.status_list;
-    const prefix = `${this.issuer}/status-lists/`;
+    const prefix = `${issuer}/status-lists/`;
     if (typeof ref?.uri !== 'string' || !ref.uri.startsWith(prefix)) return undefined;
     if (typeof ref.idx !== 'number' || !Number.isSafeInteger(ref.idx) || ref.idx < 0) return undefined;
     return { listId: ref.uri.slice(prefix.length), idx: ref.idx };
@@ -279,15 +302,91 @@ export class Authority {
     return true;
   }
 
-  /** The signed status list token for a list (cached until a revocation or half its ttl). */
+  /**
+   * Suspends one of our access tokens (draft-ietf-oauth-status-list 7.1: status 0x02, temporarily invalid):
+   * the status list served next shows it, `status check` answers ERR_TOKEN_SUSPENDED and /introspect
+   * `active: false` until `resume`. An operator action: the token must verify under this authority's keyring
+   * (ERR_JWS_* / ERR_JWT_* / ERR_JWKS_NO_MATCHING_KEY otherwise). A revoked token stays revoked
+   * (ERR_TOKEN_REVOKED); a list with 1 bit per token has no suspended state (ERR_SUSPENSION_UNSUPPORTED).
+   */
+  suspend(token: string): TokenStatusChange {
+    const { claims, listId, idx } = this.slotOfIssuedToken(token);
+    const meta = this.db.getStatusList(listId) as { bits: number };
+    if (meta.bits < 2)
+      throw new SuspensionUnsupportedError(
+        `the token's status list ${listId} has ${meta.bits} bit per token, which has no suspended state: set statusList.bits: 2 in the authority config (tokens issued from then on can be suspended)`,
+      );
+    const rec = { listId, idx, jti: String(claims.jti), exp: Number(claims.exp) };
+    if (this.db.suspend(rec, this.now())) {
+      this.statusChanged(listId);
+      return { listId, idx, status: 'suspended', changed: true };
+    }
+    if (this.db.statusOf(listId, idx) === STATUS_INVALID)
+      throw new TokenRevokedError('the token is revoked, which is final: it cannot be suspended');
+    return { listId, idx, status: 'suspended', changed: false };
+  }
+
+  /** Lifts a suspension: the token is valid again from the next list on. A revoked token is ERR_TOKEN_REVOKED. */
+  resume(token: string): TokenStatusChange {
+    const { listId, idx } = this.slotOfIssuedToken(token);
+    if (this.db.resume(listId, idx)) {
+      this.statusChanged(listId);
+      return { listId, idx, status: 'valid', changed: true };
+    }
+    if (this.db.statusOf(listId, idx) !== STATUS_VALID)
+      throw new TokenRevokedError('the token is revoked, which is final: it cannot be resumed');
+    return { listId, idx, status: 'valid', changed: false };
+  }
+
+  /**
+   * Verifies a token as issued by this authority for an operator action (suspend, resume) through the JOSE
+   * core, so every failure has its own code. Its signature by a key of this keyring proves we issued it, so
+   * its own iss names the status list prefix (an authority restarted under another issuer still knows its
+   * earlier tokens); the list and slot must exist in this database.
+   */
+  private slotOfIssuedToken(token: string): { claims: Record<string, unknown>; listId: string; idx: number } {
+    const now = this.now();
+    const { payload: claims } = verifyJwt(
+      token,
+      (h: JwsHeader) => {
+        const key = this.keyring.publicKey(h.kid, now);
+        if (!key) throw new JwksNoMatchingKeyError('the token was not signed by a key of this authority');
+        return key;
+      },
+      { algorithms: ALGS, typ: ACCESS_TOKEN_TYP, requireExp: true, requiredClaims: ['jti'], now },
+    );
+    const slot = typeof claims.iss === 'string' ? this.slotOf(claims, claims.iss) : undefined;
+    const meta = slot && this.db.getStatusList(slot.listId);
+    if (!slot || !meta || slot.idx >= meta.size)
+      throw new StatusListMismatchError(
+        "the token's status.status_list is not a slot of this authority's lists",
+      );
+    return { claims, ...slot };
+  }
+
+  /** A status of this list changed on our connection: the signed list is rebuilt, also after a rollback. */
+  private statusChanged(listId: string): void {
+    this.listCache.delete(listId);
+    this.db.onRollback(() => this.listCache.delete(listId));
+  }
+
+  /** The signed status list token for a list (cached until a status change or half its ttl). */
   statusListToken(listId: string): string | undefined {
     const now = this.now();
+    // a status changed by another process (the CLI's status suspend/resume) is served from its commit on
+    const version = this.db.dataVersion();
+    if (version !== this.listCacheVersion) {
+      this.listCache.clear();
+      this.listCacheVersion = version;
+    }
     const cached = this.listCache.get(listId);
     if (cached && now < cached.exp) return cached.token;
     const meta = this.db.getStatusList(listId);
     if (!meta) return undefined;
     const list = new StatusList(meta.bits as 1 | 2, meta.size);
-    for (const idx of this.db.revokedIndices(listId)) list.set(idx, 1);
+    // a suspension recorded in a 1-bit list cannot be shown as such (suspend refuses it): it shows as invalid
+    for (const { idx, status } of this.db.statuses(listId))
+      list.set(idx, status === STATUS_SUSPENDED && meta.bits >= 2 ? STATUS_SUSPENDED : STATUS_INVALID);
     const { kid, privateKey } = this.keyring.signingKey();
     const ttl = this.config.statusList.ttl;
     const token = createStatusListToken(list, {

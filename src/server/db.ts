@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ClientRegistryError } from '../errors/server.js';
 import { StoreUnavailableError } from '../errors/stores.js';
+import { STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID } from '../status-list/list.js';
 
 /** A registered client (service account): its public keys are the only ones its assertions may use. */
 export interface ClientRecord {
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS clients (id TEXT PRIMARY KEY, disabled INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS client_keys (client_id TEXT NOT NULL REFERENCES clients(id), kid TEXT NOT NULL, jwk TEXT NOT NULL,
   created_at INTEGER NOT NULL, PRIMARY KEY (client_id, kid));
 CREATE TABLE IF NOT EXISTS revoked (list_id TEXT NOT NULL, idx INTEGER NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL,
-  revoked_at INTEGER NOT NULL, PRIMARY KEY (list_id, idx)) WITHOUT ROWID;
+  revoked_at INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (list_id, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS status_lists (id TEXT PRIMARY KEY, bits INTEGER NOT NULL, size INTEGER NOT NULL, next_idx INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS seen_jti (ns TEXT NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL, PRIMARY KEY (ns, jti)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_jti_exp ON seen_jti(exp);
@@ -102,6 +103,12 @@ export class AuthorityDb {
       );
       for (const col of POLICY_COLUMNS)
         if (!have.has(col)) this.db.exec(`ALTER TABLE clients ADD COLUMN ${col} TEXT`);
+      // authority.db files from before suspension: every row they hold is a revocation (status 0x01)
+      const revokedCols = new Set(
+        (this.db.prepare('PRAGMA table_info(revoked)').all() as { name: string }[]).map((c) => c.name),
+      );
+      if (!revokedCols.has('status'))
+        this.db.exec('ALTER TABLE revoked ADD COLUMN status INTEGER NOT NULL DEFAULT 1');
       // data dirs from before revocations were keyed by status slot: carry their revocations over once
       const legacy = this.db
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'issued_tokens'")
@@ -146,11 +153,20 @@ export class AuthorityDb {
       seen: d.prepare('INSERT OR IGNORE INTO seen_jti (ns, jti, exp) VALUES (?, ?, ?)'),
       seenExpired: d.prepare('DELETE FROM seen_jti WHERE ns = ? AND jti = ? AND exp <= ?'),
       purgeSeen: d.prepare('DELETE FROM seen_jti WHERE exp <= ?'),
+      // a suspended slot becomes revoked; a revoked one stays as it is (revoked_at of the first revocation)
       revoke: d.prepare(
-        'INSERT OR IGNORE INTO revoked (list_id, idx, jti, exp, revoked_at) VALUES (?, ?, ?, ?, ?)',
+        `INSERT INTO revoked (list_id, idx, jti, exp, revoked_at, status) VALUES (?, ?, ?, ?, ?, ${STATUS_INVALID})
+         ON CONFLICT (list_id, idx) DO UPDATE SET status = ${STATUS_INVALID}, revoked_at = excluded.revoked_at
+         WHERE status <> ${STATUS_INVALID}`,
       ),
+      suspend: d.prepare(
+        `INSERT OR IGNORE INTO revoked (list_id, idx, jti, exp, revoked_at, status) VALUES (?, ?, ?, ?, ?, ${STATUS_SUSPENDED})`,
+      ),
+      // only a suspension is lifted: revocation is final
+      resume: d.prepare(`DELETE FROM revoked WHERE list_id = ? AND idx = ? AND status = ${STATUS_SUSPENDED}`),
+      statusOf: d.prepare('SELECT status FROM revoked WHERE list_id = ? AND idx = ?').pluck(),
       isRevoked: d.prepare('SELECT 1 FROM revoked WHERE list_id = ? AND idx = ?').pluck(),
-      revokedIdx: d.prepare('SELECT idx FROM revoked WHERE list_id = ?').pluck(),
+      statuses: d.prepare('SELECT idx, status FROM revoked WHERE list_id = ?'),
       currentList: d.prepare('SELECT * FROM status_lists WHERE next_idx < size ORDER BY rowid DESC LIMIT 1'),
       getList: d.prepare('SELECT * FROM status_lists WHERE id = ?'),
       insertList: d.prepare('INSERT INTO status_lists (id, bits, size, next_idx) VALUES (?, ?, ?, 0)'),
@@ -406,6 +422,27 @@ export class AuthorityDb {
     return this.stmts.revoke.run(r.listId, r.idx, r.jti, r.exp, now).changes === 1;
   }
 
+  /**
+   * Suspends a slot (draft-ietf-oauth-status-list 7.1: status 0x02, temporarily invalid). True when it was
+   * valid and is now suspended; false when it already was suspended or revoked (see `statusOf`).
+   */
+  suspend(r: { listId: string; idx: number; jti: string; exp: number }, now: number): boolean {
+    this.write();
+    return this.stmts.suspend.run(r.listId, r.idx, r.jti, r.exp, now).changes === 1;
+  }
+
+  /** Lifts a suspension: true when the slot was suspended and is valid again; a revoked slot stays revoked. */
+  resume(listId: string, idx: number): boolean {
+    this.write();
+    return this.stmts.resume.run(listId, idx).changes === 1;
+  }
+
+  /** The slot's status value: 0x00 valid, 0x01 revoked, 0x02 suspended. */
+  statusOf(listId: string, idx: number): number {
+    return (this.stmts.statusOf.get(listId, idx) as number | undefined) ?? STATUS_VALID;
+  }
+
+  /** True when the slot is not valid: revoked, or suspended. */
   isRevoked(listId: string, idx: number): boolean {
     return this.stmts.isRevoked.get(listId, idx) !== undefined;
   }
@@ -414,8 +451,17 @@ export class AuthorityDb {
     return this.stmts.getList.get(id) as { id: string; bits: number; size: number } | undefined;
   }
 
-  revokedIndices(listId: string): number[] {
-    return this.stmts.revokedIdx.all(listId) as number[];
+  /** Every slot of the list that is not valid, with its status value (0x01 revoked, 0x02 suspended). */
+  statuses(listId: string): { idx: number; status: number }[] {
+    return this.stmts.statuses.all(listId) as { idx: number; status: number }[];
+  }
+
+  /**
+   * SQLite's data_version: it changes when another connection (the CLI) commits to the file, so a server
+   * holding state built from the database (a signed status list) knows to rebuild it.
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 }
 

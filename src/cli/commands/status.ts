@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { Authority } from '../../server/authority.js';
 import { loadConfig } from '../../server/config.js';
 import { AuthorityKeyring } from '../../server/keyring.js';
 import {
@@ -12,6 +14,7 @@ import {
 import {
   action,
   argOrStdin,
+  configOption,
   dataDirOption,
   intOption,
   print,
@@ -37,6 +40,38 @@ interface CheckOptions {
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+interface ChangeOptions {
+  config?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+/** Runs suspend or resume against the authority in the data dir; the running server serves the change at once. */
+async function changeStatus(verb: 'suspend' | 'resume', tokenArg: string | undefined, o: ChangeOptions) {
+  const cfg = loadConfig({
+    ...configOption(o.config),
+    overrides: o.dataDir !== undefined ? { dataDir: o.dataDir } : {},
+  });
+  // an operator action on tokens this authority issued: never create an authority (a new keyring) to do it
+  if (!existsSync(path.join(cfg.dataDir, 'keyring.json')))
+    throw new UsageError(
+      `--data-dir ${cfg.dataDir} holds no authority (no keyring.json): pass the data directory of the authority that issued the token`,
+    );
+  const token = await argOrStdin(tokenArg);
+  const authority = new Authority(cfg);
+  try {
+    const r = verb === 'suspend' ? authority.suspend(token) : authority.resume(token);
+    await authority.db.settled();
+    const what = r.status === 'suspended' ? 'suspended (status 0x02)' : 'valid (status 0x00)';
+    print(
+      o.json ? r : `${r.changed ? '' : 'already '}${what}, index ${r.idx} of status list ${r.listId}`,
+      o.json,
+    );
+  } finally {
+    authority.close();
+  }
+}
 
 export function register(program: Command): void {
   const status = program.command('status').description('Token Status Lists (draft-ietf-oauth-status-list)');
@@ -108,4 +143,24 @@ export function register(program: Command): void {
         print(o.json ? { valid: true, ...r } : `valid (status 0x00, index ${r.idx} of ${r.uri})`, o.json);
       }),
     );
+  status
+    .command('suspend')
+    .description(
+      'Suspend an access token issued by the authority in --data-dir: its status list slot becomes 0x02 (draft-ietf-oauth-status-list 7.1), so status check answers ERR_TOKEN_SUSPENDED and /introspect active:false until status resume. Needs statusList.bits: 2. Errors: ERR_SUSPENSION_UNSUPPORTED (a 1-bit list), ERR_TOKEN_REVOKED (revocation is final), ERR_JWT_EXPIRED, ERR_JWKS_NO_MATCHING_KEY (not signed by this authority), ERR_JWS_*, ERR_JWT_*',
+    )
+    .argument('[token]', 'the access token (stdin when - or absent)')
+    .option('--config <file>', 'server config file (for its dataDir)')
+    .option('--data-dir <dir>', 'authority data directory (default ./.offtoken)')
+    .option('--json', 'JSON output: {listId, idx, status, changed}')
+    .action(action((t: string | undefined, o: ChangeOptions) => changeStatus('suspend', t, o)));
+  status
+    .command('resume')
+    .description(
+      'Lift the suspension of an access token issued by the authority in --data-dir: its status list slot is 0x00 (valid) again. Errors: ERR_TOKEN_REVOKED (a revoked token cannot be resumed), ERR_JWT_EXPIRED, ERR_JWKS_NO_MATCHING_KEY, ERR_JWS_*, ERR_JWT_*',
+    )
+    .argument('[token]', 'the access token (stdin when - or absent)')
+    .option('--config <file>', 'server config file (for its dataDir)')
+    .option('--data-dir <dir>', 'authority data directory (default ./.offtoken)')
+    .option('--json', 'JSON output: {listId, idx, status, changed}')
+    .action(action((t: string | undefined, o: ChangeOptions) => changeStatus('resume', t, o)));
 }
