@@ -10,10 +10,10 @@ export type {
   JwsAlg,
   JwsHeader,
   JwsVerifyOptions,
+  JwtKeySource,
   JwtPolicy,
   KeyResolver,
   KeyResolverObject,
-  KeySource,
   VerifiedJws,
   VerifiedJwt,
 } from './types.js';

@@ -36,7 +36,7 @@ export interface KeyResolverObject {
   resolve(header: JwsHeader): KeyObject | Promise<KeyObject>;
 }
 /** Every key source verifyJwtAsync and JwtVerifier accept. */
-export type KeySource = KeyObject | KeyResolver | AsyncKeyResolver | KeyResolverObject;
+export type JwtKeySource = KeyObject | KeyResolver | AsyncKeyResolver | KeyResolverObject;
 
 export interface JwsVerifyOptions {
   /** Required allow-list; `none` is never accepted whatever this says. */

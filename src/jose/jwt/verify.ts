@@ -6,7 +6,7 @@ import { validateClaims } from '../lib/claims.js';
 import { validateCrit } from '../lib/header.js';
 import { DEFAULT_MAX_DEPTH, parseJsonObject } from '../lib/json.js';
 import { resolverOf } from '../lib/key_source.js';
-import type { JwtPolicy, KeyResolver, KeySource, VerifiedJwt } from '../types.js';
+import type { JwtKeySource, JwtPolicy, KeyResolver, VerifiedJwt } from '../types.js';
 
 const payloadError = (reason: string) => new JwtInvalidError(`the payload ${reason}`);
 // RFC 7519 4: a parser may reject duplicate claim names or keep the last; a strict verifier rejects them, so no
@@ -41,7 +41,7 @@ export function verifyJwt<P = Record<string, unknown>>(
  */
 export async function verifyJwtAsync<P = Record<string, unknown>>(
   token: string,
-  source: KeySource,
+  source: JwtKeySource,
   policy: JwtPolicy,
 ): Promise<VerifiedJwt<P>> {
   const resolve = resolverOf(source);

@@ -1,6 +1,6 @@
 import { KeyObject } from 'node:crypto';
 import { InvalidArgumentError } from '../../errors/base.js';
-import type { JwsHeader, KeySource } from '../types.js';
+import type { JwsHeader, JwtKeySource } from '../types.js';
 
 /** A resolver that may answer now or later. */
 export type AnyKeyResolver = (header: JwsHeader) => KeyObject | Promise<KeyObject>;
@@ -15,7 +15,7 @@ export const KEY_SOURCES =
  * Anything else is refused here, before the token is looked at, so a wrong argument never surfaces as a
  * misleading key mismatch.
  */
-export function resolverOf(source: KeySource, what = 'the key source'): AnyKeyResolver | undefined {
+export function resolverOf(source: JwtKeySource, what = 'the key source'): AnyKeyResolver | undefined {
   if (source instanceof KeyObject) return undefined;
   if (typeof source === 'function') return source;
   if (typeof source === 'object' && source !== null && typeof source.resolve === 'function')
