@@ -167,7 +167,11 @@ export class AuthorityDb {
       statusOf: d.prepare('SELECT status FROM revoked WHERE list_id = ? AND idx = ?').pluck(),
       isRevoked: d.prepare('SELECT 1 FROM revoked WHERE list_id = ? AND idx = ?').pluck(),
       statuses: d.prepare('SELECT idx, status FROM revoked WHERE list_id = ?'),
-      currentList: d.prepare('SELECT * FROM status_lists WHERE next_idx < size ORDER BY rowid DESC LIMIT 1'),
+      // a list's bits are fixed when it opens: after statusList.bits changes, new tokens go to a new list (a
+      // token issued after switching to 2 bits can then be suspended)
+      currentList: d.prepare(
+        'SELECT * FROM status_lists WHERE next_idx < size AND bits = ? ORDER BY rowid DESC LIMIT 1',
+      ),
       getList: d.prepare('SELECT * FROM status_lists WHERE id = ?'),
       insertList: d.prepare('INSERT INTO status_lists (id, bits, size, next_idx) VALUES (?, ?, ?, 0)'),
       reserve: d.prepare('UPDATE status_lists SET next_idx = ? WHERE id = ?'),
@@ -403,7 +407,9 @@ export class AuthorityDb {
     if (this.batch) this.onRollback(dropped);
     else if (this.grouped) this.assertFile();
     return this.db.transaction(() => {
-      let row = this.stmts.currentList.get() as { id: string; next_idx: number; size: number } | undefined;
+      let row = this.stmts.currentList.get(bits) as
+        | { id: string; next_idx: number; size: number }
+        | undefined;
       if (!row) {
         const n = (this.stmts.countLists.get() as { n: number }).n;
         const id = String(n + 1);

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { Authority } from '../../src/server/authority.js';
+import { Authority } from '../../src/server/authority.js';
+import { resolveConfig } from '../../src/server/config.js';
 import { AuthorityDb } from '../../src/server/db.js';
 import { checkStatusOffline, type Jwks, verifyStatusListToken } from '../../src/status-list/index.js';
 import { signCompact } from '../../src/status-list/jws.js';
@@ -195,6 +196,32 @@ describe('token suspension (statusList.bits 1)', () => {
       assert.equal(await servedStatus(s, token), 0);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('switching statusList.bits from 1 to 2', () => {
+  it('puts the next tokens on a new 2-bit list, which can be suspended; the earlier ones cannot', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offtoken-'));
+    const open = (bits: 1 | 2) =>
+      new Authority(
+        resolveConfig({ dataDir, port: 0, logLevel: 'silent', statusList: { bits, size: 1024, ttl: 300 } }),
+      );
+    const one = open(1);
+    const early = one.issue({ clientId: 'svc', sub: 'svc', aud: 'api' }).token;
+    await one.db.settled();
+    one.close();
+    const two = open(2);
+    try {
+      const late = two.issue({ clientId: 'svc', sub: 'svc', aud: 'api' }).token;
+      assert.equal(two.suspend(late).listId, '2');
+      assert.equal(
+        code(() => two.suspend(early)),
+        'ERR_SUSPENSION_UNSUPPORTED',
+      );
+      await two.db.settled();
+    } finally {
+      two.close();
     }
   });
 });
