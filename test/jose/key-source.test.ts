@@ -80,6 +80,27 @@ describe('verifyJwtAsync key sources', () => {
     assert.equal(await code(verifyJwtAsync(token, other, policy)), 'ERR_JWKS_NO_MATCHING_KEY');
   });
 
+  it('reports the error of a source whose resolve throws or rejects, as it is', async () => {
+    const ring = new Keyring({ active: generateKey('EdDSA') });
+    assert.equal(
+      await code(verifyJwtAsync(token, { resolve: (h) => ring.resolve(h) }, policy)),
+      'ERR_JWKS_NO_MATCHING_KEY',
+    );
+    const rejecting = { resolve: async (h: { kid?: string }) => ring.resolve(h) };
+    assert.equal(await code(verifyJwtAsync(token, rejecting, policy)), 'ERR_JWKS_NO_MATCHING_KEY');
+  });
+
+  it('a source that resolves to something other than a KeyObject is a key mismatch, not a crash', async () => {
+    assert.equal(
+      await code(verifyJwtAsync(token, { resolve: () => 'pem' as never }, policy)),
+      'ERR_JOSE_KEY_MISMATCH',
+    );
+    assert.equal(
+      await code(verifyJwtAsync(token, async () => undefined as never, policy)),
+      'ERR_JOSE_KEY_MISMATCH',
+    );
+  });
+
   it('refuses an unsupported source as ERR_INVALID_ARGUMENT naming what is accepted', async () => {
     for (const bad of [undefined, null, 'secret', 42, {}, { resolve: 'x' }, Buffer.from('k'.repeat(32))]) {
       await assert.rejects(verifyJwtAsync(token, bad as never, policy), (e: Error & { code: string }) => {
