@@ -321,7 +321,7 @@ export class Authority {
       this.statusChanged(listId);
       return { listId, idx, status: 'suspended', changed: true };
     }
-    if (this.db.statusOf(listId, idx) === STATUS_INVALID)
+    if (this.db.statusOf(listId, idx) !== STATUS_SUSPENDED)
       throw new TokenRevokedError('the token is revoked, which is final: it cannot be suspended');
     return { listId, idx, status: 'suspended', changed: false };
   }

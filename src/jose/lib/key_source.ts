@@ -5,7 +5,7 @@ import type { JwsHeader, JwtKeySource } from '../types.js';
 /** A resolver that may answer now or later. */
 export type AnyKeyResolver = (header: JwsHeader) => KeyObject | Promise<KeyObject>;
 
-export const KEY_SOURCES =
+const KEY_SOURCES =
   'a KeyObject, a resolver function (header) => KeyObject | Promise<KeyObject>, or an object with a ' +
   'resolve(header) method (a Keyring, LocalJwks or RemoteJwks)';
 
