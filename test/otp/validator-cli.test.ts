@@ -21,28 +21,25 @@ function secretOf(uri: string): Buffer {
   return base32Decode(new URL(uri).searchParams.get('secret') as string);
 }
 
-function flow(store: string, env: Record<string, string>) {
-  const e = cli(
-    ['otp', 'enroll', '--store', store, '--id', 'alice', '--type', 'hotp', '--issuer', 'ACME'],
-    env,
-  );
+function flow(store: string, env: Record<string, string>, id = 'alice') {
+  const e = cli(['otp', 'enroll', '--store', store, '--id', id, '--type', 'hotp', '--issuer', 'ACME'], env);
   assert.equal(e.status, 0, e.err);
   const uri = e.out.trim().split('\n')[0] as string;
-  assert.match(uri, /^otpauth:\/\/hotp\/ACME%3Aalice\?secret=/);
+  assert.match(uri, new RegExp(`^otpauth://hotp/ACME%3A${id}\\?secret=`));
   const secret = secretOf(uri);
   const code = hotpBytes(secret, 0, 'SHA1', 6).toString();
-  const ok = cli(['otp', 'verify', '--store', store, '--id', 'alice', code], env);
+  const ok = cli(['otp', 'verify', '--store', store, '--id', id, code], env);
   assert.equal(ok.status, 0, ok.err);
-  assert.deepEqual(JSON.parse(ok.out), { id: 'alice', ok: true, type: 'hotp', counter: 0, drift: 0 });
-  const again = cli(['otp', 'verify', '--store', store, '--id', 'alice', code], env);
+  assert.deepEqual(JSON.parse(ok.out), { id, ok: true, type: 'hotp', counter: 0, drift: 0 });
+  const again = cli(['otp', 'verify', '--store', store, '--id', id, code], env);
   assert.equal(again.status, 1);
   assert.equal(JSON.parse(again.err).error.code, 'ERR_OTP_REPLAYED');
-  const fmt = cli(['otp', 'verify', '--store', store, '--id', 'alice', '12ab56'], env);
+  const fmt = cli(['otp', 'verify', '--store', store, '--id', id, '12ab56'], env);
   assert.equal(fmt.status, 1);
   assert.equal(JSON.parse(fmt.err).error.code, 'ERR_OTP_FORMAT');
   const unk = cli(['otp', 'verify', '--store', store, '--id', 'bob', '123456'], env);
   assert.equal(JSON.parse(unk.err).error.code, 'ERR_OTP_UNKNOWN_CREDENTIAL');
-  const dup = cli(['otp', 'enroll', '--store', store, '--id', 'alice'], env);
+  const dup = cli(['otp', 'enroll', '--store', store, '--id', id], env);
   assert.equal(JSON.parse(dup.err).error.code, 'ERR_OTP_CREDENTIAL_EXISTS');
 }
 
@@ -124,13 +121,14 @@ describe('offtoken otp enroll / verify', () => {
 
   it('redis: same flow with OFFTOKEN_STORE_KEY', { skip: redisSkip }, async () => {
     const prefixDb = redisUrl as string;
-    // the CLI uses the default key prefix; clean its one credential up afterwards
+    // the CLI uses the default key prefix: an id of this run's own, so that runs side by side do not collide;
+    // clean its one credential up afterwards
+    const id = `alice-${randomBytes(6).toString('hex')}`;
     const store = await RedisStore.connect(prefixDb);
-    await store.deleteCredential('alice');
     try {
-      flow(prefixDb, { OFFTOKEN_STORE_KEY: encodeBase64url(randomBytes(32)) });
+      flow(prefixDb, { OFFTOKEN_STORE_KEY: encodeBase64url(randomBytes(32)) }, id);
     } finally {
-      await store.deleteCredential('alice');
+      await store.deleteCredential(id);
       await store.close();
     }
   });
