@@ -1,4 +1,4 @@
-import type { OfftokenError } from '../errors/base.js';
+import { InvalidArgumentError, type OfftokenError } from '../errors/base.js';
 
 /**
  * How a caller names its failures: each capability that fetches (a remote JWKS, a status list) reports
@@ -89,4 +89,16 @@ function mapFetchError(e: unknown, signal: AbortSignal, opts: BoundedFetchOption
   if (signal.aborted || (e as Error)?.name === 'TimeoutError' || (e as Error)?.name === 'AbortError')
     return opts.errors.timeout(`${opts.what} fetch timed out`, e);
   return opts.errors.failed(`${opts.what} URL cannot be fetched`, e);
+}
+
+/** An option of a fetching client (a timeout, a size, an age) that must be a positive number. */
+export function positiveOption(v: number, name: string): number {
+  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return v;
+}
+
+/** An option of a fetching client that may be 0 (a cooldown, a tolerance) but not negative. */
+export function nonNegativeOption(v: number, name: string): number {
+  if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
+  return v;
 }

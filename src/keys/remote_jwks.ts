@@ -9,7 +9,7 @@ import {
   JwksTimeoutError,
 } from '../errors/keys.js';
 import { parseJsonObject } from '../jose/lib/json.js';
-import { boundedFetch, type FetchErrors } from './bounded-fetch.js';
+import { boundedFetch, type FetchErrors, nonNegativeOption, positiveOption } from './bounded-fetch.js';
 import { LocalJwks, MAX_JWKS_KEYS } from './local_jwks.js';
 import { headerSelector } from './select.js';
 import type { Jwk, Jwks, KeySelector, OfftokenKey } from './types.js';
@@ -150,14 +150,14 @@ export class RemoteJwks {
     if (u.protocol !== 'https:' && u.protocol !== 'http:')
       throw new InvalidArgumentError('the JWKS URL must be http(s)');
     this.url = u;
-    this.#timeoutMs = positive(opts.timeoutMs ?? 5000, 'timeoutMs');
-    this.#maxBytes = positive(opts.maxBytes ?? 256 * 1024, 'maxBytes');
-    this.#maxAge = positive(opts.maxAgeSeconds ?? 600, 'maxAgeSeconds');
-    this.#minAge = positive(opts.minAgeSeconds ?? Math.min(60, this.#maxAge), 'minAgeSeconds');
+    this.#timeoutMs = positiveOption(opts.timeoutMs ?? 5000, 'timeoutMs');
+    this.#maxBytes = positiveOption(opts.maxBytes ?? 256 * 1024, 'maxBytes');
+    this.#maxAge = positiveOption(opts.maxAgeSeconds ?? 600, 'maxAgeSeconds');
+    this.#minAge = positiveOption(opts.minAgeSeconds ?? Math.min(60, this.#maxAge), 'minAgeSeconds');
     if (this.#minAge > this.#maxAge)
       throw new InvalidArgumentError('minAgeSeconds must not exceed maxAgeSeconds');
-    this.#staleIfError = nonNegative(opts.staleIfErrorSeconds ?? 86400, 'staleIfErrorSeconds');
-    this.#cooldown = nonNegative(opts.cooldownSeconds ?? 30, 'cooldownSeconds');
+    this.#staleIfError = nonNegativeOption(opts.staleIfErrorSeconds ?? 86400, 'staleIfErrorSeconds');
+    this.#cooldown = nonNegativeOption(opts.cooldownSeconds ?? 30, 'cooldownSeconds');
     this.#headers = { accept: 'application/jwk-set+json, application/json', ...opts.headers };
     this.#clock = opts.clock ?? systemClock;
     this.#onRefresh = opts.onRefresh;
@@ -409,14 +409,4 @@ export function freshnessLifetime(headers: Headers, min: number, max: number): n
   const age = headers.get('age');
   if (age !== null && /^\d{1,10}$/.test(age)) life -= Number(age);
   return Math.min(max, Math.max(min, life));
-}
-
-function positive(v: number, name: string): number {
-  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return v;
-}
-
-function nonNegative(v: number, name: string): number {
-  if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
-  return v;
 }

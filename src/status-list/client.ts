@@ -6,7 +6,7 @@ import {
   StatusListUnavailableError,
   StatusListUriNotAllowedError,
 } from '../errors/status-list.js';
-import { boundedFetch, type FetchErrors } from '../keys/bounded-fetch.js';
+import { boundedFetch, type FetchErrors, nonNegativeOption, positiveOption } from '../keys/bounded-fetch.js';
 import { verifyStatusListCwt } from './cwt.js';
 import { MAX_STATUS_LIST_BYTES, STATUS_SUSPENDED, STATUS_VALID, type StatusList } from './list.js';
 import {
@@ -159,19 +159,19 @@ export class StatusListClient {
     this.#prefixes = opts.allowedPrefixes.map(parsePrefix);
     if (opts.key === undefined || opts.key === null) throw new InvalidArgumentError('key is required');
     this.#key = opts.key;
-    this.#timeoutMs = positive(opts.timeoutMs ?? 5000, 'timeoutMs');
-    this.#maxBytes = positive(opts.maxBytes ?? 5 * 1024 * 1024, 'maxBytes');
-    this.#maxListBytes = positive(opts.maxListBytes ?? MAX_STATUS_LIST_BYTES, 'maxListBytes');
-    this.#defaultTtl = positive(opts.defaultTtlSeconds ?? 300, 'defaultTtlSeconds');
-    this.#maxListAge = nonNegative(
+    this.#timeoutMs = positiveOption(opts.timeoutMs ?? 5000, 'timeoutMs');
+    this.#maxBytes = positiveOption(opts.maxBytes ?? 5 * 1024 * 1024, 'maxBytes');
+    this.#maxListBytes = positiveOption(opts.maxListBytes ?? MAX_STATUS_LIST_BYTES, 'maxListBytes');
+    this.#defaultTtl = positiveOption(opts.defaultTtlSeconds ?? 300, 'defaultTtlSeconds');
+    this.#maxListAge = nonNegativeOption(
       opts.maxListAgeSeconds ?? DEFAULT_STATUS_LIST_MAX_AGE,
       'maxListAgeSeconds',
     );
-    this.#tolerance = nonNegative(opts.clockTolerance ?? 0, 'clockTolerance');
-    this.#maxTtl = positive(opts.maxTtlSeconds ?? 86400, 'maxTtlSeconds');
-    this.#maxLists = positive(opts.maxLists ?? 16, 'maxLists');
-    this.#maxCacheBytes = positive(opts.maxCacheBytes ?? 64 * 1024 * 1024, 'maxCacheBytes');
-    this.#cooldown = nonNegative(opts.cooldownSeconds ?? 10, 'cooldownSeconds');
+    this.#tolerance = nonNegativeOption(opts.clockTolerance ?? 0, 'clockTolerance');
+    this.#maxTtl = positiveOption(opts.maxTtlSeconds ?? 86400, 'maxTtlSeconds');
+    this.#maxLists = positiveOption(opts.maxLists ?? 16, 'maxLists');
+    this.#maxCacheBytes = positiveOption(opts.maxCacheBytes ?? 64 * 1024 * 1024, 'maxCacheBytes');
+    this.#cooldown = nonNegativeOption(opts.cooldownSeconds ?? 10, 'cooldownSeconds');
     this.#headers = { accept: 'application/statuslist+jwt, application/statuslist+cwt', ...opts.headers };
     this.#clock = opts.clock ?? systemClock;
     this.#onError = opts.onError;
@@ -387,14 +387,4 @@ function parsePrefix(p: unknown): Prefix {
   if (u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '')
     throw new InvalidArgumentError('an allowed prefix is an origin and a path, nothing else');
   return { origin: u.origin, path: u.pathname };
-}
-
-function positive(v: number, name: string): number {
-  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return v;
-}
-
-function nonNegative(v: number, name: string): number {
-  if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
-  return v;
 }

@@ -1,17 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { systemClock } from '../clock.js';
-import { InputTooLargeError, InvalidArgumentError } from '../errors/base.js';
-import {
-  AuthoritySignatureError,
-  StatusListInvalidError,
-  StatusListMismatchError,
-} from '../errors/server.js';
+import { InputTooLargeError } from '../errors/base.js';
+import { AuthoritySignatureError, StatusListInvalidError } from '../errors/server.js';
 import { type CborValue, decodeCbor, encodeCbor } from './cbor.js';
 import { type AuthorityAlg, algForKey, rawSign, rawVerify } from './jws.js';
 import { StatusList } from './list.js';
 import {
-  checkStatusListFresh,
+  checkStatusListClaims,
   toResolver,
   type VerifiedStatusList,
   type VerifyStatusListOptions,
@@ -155,44 +150,16 @@ export function verifyStatusListCwt(bytes: Uint8Array, opts: VerifyStatusListCwt
     throw new AuthoritySignatureError('signature verification failed');
 
   const claims = asMap(decodeCbor(payload), 'claims set');
-  const sub = claims.get(C_SUB);
-  const iat = claims.get(C_IAT);
-  const exp = claims.get(C_EXP);
-  const ttl = claims.get(C_TTL);
-  if (typeof sub !== 'string') throw bad('has no sub (2)');
-  if (typeof iat !== 'number') throw bad('has no iat (6)');
-  if (exp !== undefined && typeof exp !== 'number') throw bad('exp (4) is not a number');
-  if (ttl !== undefined && (typeof ttl !== 'number' || ttl <= 0))
-    throw bad('ttl (65534) is not a positive integer');
-  const now = (opts.clock ?? systemClock)();
-  const tolerance = opts.clockTolerance ?? 0;
-  if (!(tolerance >= 0 && Number.isFinite(tolerance)))
-    throw new InvalidArgumentError('clockTolerance must be a finite number of seconds >= 0');
-  // draft 8.3 step 5, and the staleness rule of the JWT form (checkStatusListFresh): one rule for both forms
-  if (exp !== undefined && now >= exp + tolerance)
-    throw new StatusListInvalidError('status list token has expired');
-  checkStatusListFresh(
-    { iat, ...(exp !== undefined ? { exp } : {}), ...(ttl !== undefined ? { ttl } : {}) },
-    now,
-    {
-      clockTolerance: tolerance,
-      ...(opts.allowStale !== undefined ? { allowStale: opts.allowStale } : {}),
-      ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
-    },
+  const checked = checkStatusListClaims(
+    { sub: claims.get(C_SUB), iat: claims.get(C_IAT), exp: claims.get(C_EXP), ttl: claims.get(C_TTL) },
+    opts,
+    (m: string) => new StatusListInvalidError(`the status list CWT: ${m}`),
   );
-  if (opts.uri !== undefined && sub !== opts.uri)
-    throw new StatusListMismatchError('status list sub does not match the referenced uri');
   const sl = asMap(claims.get(C_STATUS_LIST), 'status list (65533)');
   const list = StatusList.fromCompressed(
     sl.get('bits'),
     asBytes(sl.get('lst'), 'lst'),
     opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {},
   );
-  return {
-    uri: sub,
-    iat,
-    ...(exp !== undefined ? { exp } : {}),
-    ...(ttl !== undefined ? { ttl } : {}),
-    list,
-  };
+  return { ...checked, list };
 }

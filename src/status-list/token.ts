@@ -162,23 +162,32 @@ export function statusListFreshUntil(
   return list.iat + Math.floor(maxAge + tolerance) + 1;
 }
 
-/** Verifies a status list token (draft 8.3): typ, signature, sub, iat, exp; then decodes the list. */
-export function verifyStatusListToken(token: string, opts: VerifyStatusListOptions): VerifiedStatusList {
-  const d = decodeCompact(token, opts.maxTokenSize ?? 8 * 1024 * 1024);
-  if (d.header.typ !== STATUS_LIST_TYP) throw new StatusListInvalidError(`typ must be ${STATUS_LIST_TYP}`);
-  const key = toResolver(opts.key)(d.header);
-  verifyDecoded(d, key, ALGS);
-  const { sub, iat, exp, ttl, status_list } = d.payload;
-  if (typeof sub !== 'string') throw new StatusListInvalidError('status list token has no sub');
-  if (typeof iat !== 'number') throw new StatusListInvalidError('status list token has no iat');
-  if (exp !== undefined && typeof exp !== 'number') throw new StatusListInvalidError('exp is not a number');
-  if (ttl !== undefined && (typeof ttl !== 'number' || ttl < 0))
-    throw new StatusListInvalidError('ttl is not a positive number');
+/**
+ * The claims both forms of a status list carry (draft 8.3, JWT and CWT alike): `sub` (the list's uri), `iat`,
+ * optional `exp` and `ttl`; the list must not be past its exp (a hard limit: allowStale does not lift it),
+ * not stale (checkStatusListFresh), and its `sub` must be the referenced uri. One rule for both forms.
+ */
+export function checkStatusListClaims(
+  c: { sub: unknown; iat: unknown; exp: unknown; ttl: unknown },
+  opts: {
+    clock?: Clock;
+    clockTolerance?: number;
+    allowStale?: boolean;
+    maxAge?: number;
+    uri?: string;
+  },
+  bad: (message: string) => Error,
+): { uri: string; iat: number; exp?: number; ttl?: number } {
+  const { sub, iat, exp, ttl } = c;
+  if (typeof sub !== 'string') throw bad('status list token has no sub');
+  if (typeof iat !== 'number') throw bad('status list token has no iat');
+  if (exp !== undefined && typeof exp !== 'number') throw bad('exp is not a number');
+  if (ttl !== undefined && (typeof ttl !== 'number' || ttl <= 0)) throw bad('ttl is not a positive number');
   const now = (opts.clock ?? systemClock)();
   const tolerance = opts.clockTolerance ?? 0;
   if (!(tolerance >= 0 && Number.isFinite(tolerance)))
     throw new InvalidArgumentError('clockTolerance must be a finite number of seconds >= 0');
-  // draft 8.3 step 5: a list past its exp must not be used (a hard limit: allowStale does not lift it)
+  // draft 8.3 step 5: a list past its exp must not be used
   if (exp !== undefined && now >= exp + tolerance)
     throw new StatusListInvalidError('status list token has expired');
   checkStatusListFresh(
@@ -192,12 +201,20 @@ export function verifyStatusListToken(token: string, opts: VerifyStatusListOptio
   );
   if (opts.uri !== undefined && sub !== opts.uri)
     throw new StatusListMismatchError('status list sub does not match the referenced uri');
+  return { uri: sub, iat, ...(exp !== undefined ? { exp } : {}), ...(ttl !== undefined ? { ttl } : {}) };
+}
+
+/** Verifies a status list token (draft 8.3): typ, signature, sub, iat, exp; then decodes the list. */
+export function verifyStatusListToken(token: string, opts: VerifyStatusListOptions): VerifiedStatusList {
+  const d = decodeCompact(token, opts.maxTokenSize ?? 8 * 1024 * 1024);
+  if (d.header.typ !== STATUS_LIST_TYP) throw new StatusListInvalidError(`typ must be ${STATUS_LIST_TYP}`);
+  const key = toResolver(opts.key)(d.header);
+  verifyDecoded(d, key, ALGS);
+  const { sub, iat, exp, ttl, status_list } = d.payload;
+  const claims = checkStatusListClaims({ sub, iat, exp, ttl }, opts, (m) => new StatusListInvalidError(m));
   const list = StatusList.decode(status_list, opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {});
   return {
-    uri: sub,
-    iat,
-    ...(exp !== undefined ? { exp } : {}),
-    ...(ttl !== undefined ? { ttl } : {}),
+    ...claims,
     list,
   };
 }
