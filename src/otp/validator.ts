@@ -419,6 +419,28 @@ export class OtpValidator {
     return d.result;
   }
 
+  /**
+   * Clears a credential's failures and lockout (an operator's decision, e.g. after a user was locked out by
+   * someone else's wrong codes); the secret, the last accepted step/counter and the drift are kept, so a used
+   * code stays used. ERR_OTP_UNKNOWN_CREDENTIAL for an unknown id.
+   */
+  async unlock(id: string): Promise<void> {
+    checkId(id);
+    const unlock = this.#store.unlockCredential;
+    if (unlock === undefined) throw new InvalidArgumentError('this store cannot unlock credentials');
+    this.#cache.delete(id);
+    if (!(await unlock.call(this.#store, id)))
+      throw new OtpUnknownCredentialError('no OTP credential with this id');
+  }
+
+  /** Removes a credential. ERR_OTP_UNKNOWN_CREDENTIAL for an unknown id. */
+  async delete(id: string): Promise<void> {
+    checkId(id);
+    this.#cache.delete(id);
+    if (!(await this.#store.deleteCredential(id)))
+      throw new OtpUnknownCredentialError('no OTP credential with this id');
+  }
+
   /** RFC 4226 7.4 resynchronisation: two consecutive HOTP codes found within the larger resync window. */
   async resync(
     id: string,

@@ -108,5 +108,17 @@ export class MemoryStore implements OfftokenStore {
     return this.#creds.delete(id);
   }
 
+  async listCredentialIds(limit: number): Promise<string[]> {
+    return [...this.#creds.keys()].sort().slice(0, limit);
+  }
+
+  async unlockCredential(id: string): Promise<boolean> {
+    const r = this.#creds.get(id);
+    if (r === undefined) return false;
+    r.failures = 0;
+    r.lockedUntil = 0;
+    return true;
+  }
+
   async close(): Promise<void> {}
 }

@@ -22,6 +22,9 @@ redis.call('HSET', KEYS[1], 'last', ARGV[1], 'drift', ARGV[2], 'failures', 0, 'l
 // The admission (docs/stores.md, lockout): refuses while locked or for a code of another length; otherwise
 // counts the attempt as a failure, locking at the threshold, and returns the new record, all before the
 // code is evaluated. ARGV from `base`: now, maxFailures, baseDelay, maxDelay, digits.
+const UNLOCK = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'failures', 0, 'lockedUntil', 0)
+return 1`;
 const ADMIT_FN = `local function admit(key, base)
   local now = tonumber(ARGV[base])
   local h = redis.call('HMGET', key, 'sealedSecret', 'lockedUntil', 'digits')
@@ -60,6 +63,7 @@ interface Scripts {
   offtokenSuccess(key: string, last: number, drift: number): Promise<number>;
   offtokenAdmit(key: string, ...args: (string | number)[]): Promise<ScriptAnswer>;
   offtokenAcceptIf(key: string, ...args: (string | number)[]): Promise<ScriptAnswer>;
+  offtokenUnlock(key: string): Promise<number>;
 }
 
 function toRecord(id: string, h: Record<string, string>): OtpCredentialRecord {
@@ -143,6 +147,7 @@ export class RedisStore implements OfftokenStore {
     r.defineCommand('offtokenSuccess', { numberOfKeys: 1, lua: SUCCESS });
     r.defineCommand('offtokenAdmit', { numberOfKeys: 1, lua: ADMIT });
     r.defineCommand('offtokenAcceptIf', { numberOfKeys: 1, lua: ACCEPT_IF });
+    r.defineCommand('offtokenUnlock', { numberOfKeys: 1, lua: UNLOCK });
     return new RedisStore(r, options.keyPrefix ?? 'offtoken:');
   }
 
@@ -254,6 +259,24 @@ export class RedisStore implements OfftokenStore {
 
   async deleteCredential(id: string): Promise<boolean> {
     return (await this.#run(() => this.#r.del(this.#cred(id)))) === 1;
+  }
+
+  async listCredentialIds(limit: number): Promise<string[]> {
+    // the prefix is the operator's text: escape it so it matches literally in the SCAN glob
+    const match = `${this.#cred('').replace(/[*?[\]\\]/g, '\\$&')}*`;
+    const start = this.#cred('').length;
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#run(() => this.#r.scan(cursor, 'MATCH', match, 'COUNT', 500));
+      cursor = next;
+      for (const k of keys) ids.add(k.slice(start));
+    } while (cursor !== '0');
+    return [...ids].sort().slice(0, limit);
+  }
+
+  async unlockCredential(id: string): Promise<boolean> {
+    return (await this.#run(() => this.#r.offtokenUnlock(this.#cred(id)))) === 1;
   }
 
   /** Deletes every key under this store's prefix (tests clean up with it). */

@@ -175,6 +175,8 @@ export class SqliteStore implements OfftokenStore {
       ),
       why: db.prepare('SELECT locked_until, digits FROM otp_credentials WHERE id = ?'),
       del: db.prepare('DELETE FROM otp_credentials WHERE id = ?'),
+      list: db.prepare('SELECT id FROM otp_credentials ORDER BY id LIMIT ?'),
+      unlock: db.prepare('UPDATE otp_credentials SET failures = 0, locked_until = 0 WHERE id = ?'),
     };
     this.#attemptMany = db.transaction((batch: Pending[]) => batch.map((b) => this.#attemptIn(b)));
     this.#admitTx = db.transaction((p: AdmitParams) => this.#admitIn(p));
@@ -308,6 +310,14 @@ export class SqliteStore implements OfftokenStore {
 
   async deleteCredential(id: string): Promise<boolean> {
     return this.#run(() => this.#s.del.run(id)).changes === 1;
+  }
+
+  async listCredentialIds(limit: number): Promise<string[]> {
+    return (this.#run(() => this.#s.list.all(limit)) as { id: string }[]).map((r) => r.id);
+  }
+
+  async unlockCredential(id: string): Promise<boolean> {
+    return this.#run(() => this.#s.unlock.run(id)).changes === 1;
   }
 
   async close(): Promise<void> {

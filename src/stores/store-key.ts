@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { decodeBase64url, encodeBase64url } from '../encoding/base64url.js';
 import { StoreKeyInvalidError, StoreKeyMissingError } from '../errors/stores.js';
 import { DEFAULT_SQLITE_PATH } from './sqlite.js';
@@ -34,6 +35,33 @@ export function resolveStoreKey(url: string, env: NodeJS.ProcessEnv = process.en
     throw new StoreKeyInvalidError(`store key file ${file} is readable by group or others; chmod 600 it`);
   }
   return checkKey(readFileSync(file, 'utf8').trim());
+}
+
+/**
+ * The store key of an authority's data directory: `DIR/otp-store.key`, 32 raw bytes, created 0600 on first use
+ * (by `offtoken start` or by `offtoken otp ... --data-dir DIR`, whichever runs first). The CLI and the server
+ * both read it here, so a credential enrolled with `--data-dir` opens under the running authority.
+ * OFFTOKEN_STORE_KEY does not apply: the server never reads it.
+ */
+export function dataDirStoreKey(dataDir: string): Buffer {
+  const file = path.join(dataDir, 'otp-store.key');
+  try {
+    writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new StoreKeyInvalidError(`cannot create the store key file ${file}`, { cause: e });
+    }
+  }
+  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0)
+    throw new StoreKeyInvalidError(`${file} is readable by group or others; chmod 600 it`);
+  const key = readFileSync(file);
+  if (key.length !== 32) throw new StoreKeyInvalidError(`${file} must hold 32 bytes`);
+  return key;
+}
+
+/** The authority's store in a data directory: the URL `offtoken start` opens. */
+export function dataDirStoreUrl(dataDir: string): string {
+  return `sqlite:${path.join(dataDir, 'store.db')}`;
 }
 
 function checkKey(b64: string): Buffer {

@@ -123,6 +123,16 @@ export interface OtpCredentialStore {
     drift: number,
   ): Promise<OtpAttempt | { status: 'accepted' }>;
   deleteCredential(id: string): Promise<boolean>;
+  /**
+   * Optional (the CLI's `otp list`): every credential id, sorted, at most `limit` of them. The built-in stores
+   * implement it.
+   */
+  listCredentialIds?(limit: number): Promise<string[]>;
+  /**
+   * Optional (the CLI's `otp unlock`): one atomic step that sets failures and lockedUntil to 0, keeping the
+   * secret, last and drift. Resolves false when the id does not exist. The built-in stores implement it.
+   */
+  unlockCredential?(id: string): Promise<boolean>;
 }
 
 /** Everything `openStore` returns. */

@@ -9,7 +9,8 @@ import { generateOtpSecret } from '../../otp/secret.js';
 import { totp, totpStep } from '../../otp/totp.js';
 import { buildOtpauthUri } from '../../otp/uri.js';
 import { OtpValidator } from '../../otp/validator.js';
-import { openStore, resolveStoreKey } from '../../stores/index.js';
+import { dataDirStoreKey, dataDirStoreUrl, openStore, resolveStoreKey } from '../../stores/index.js';
+import type { OfftokenStore } from '../../stores/types.js';
 import {
   action,
   argOrStdin,
@@ -243,15 +244,54 @@ export function registerOtpCodeCommands(otp: Command): void {
   );
 }
 
-// `otp enroll` / `otp verify` (stateful validator over a store).
+interface StoreFlags {
+  store?: string;
+  dataDir?: string;
+}
+
+function storeOptions(c: Command): Command {
+  return c
+    .option(
+      '--data-dir <dir>',
+      "the authority's store: sqlite:DIR/store.db sealed with DIR/otp-store.key, the files `offtoken start --data-dir DIR` uses (the key is created 0600 if absent)",
+    )
+    .option(
+      '--store <url>',
+      'another store: sqlite:PATH (key OFFTOKEN_STORE_KEY or PATH.key) or redis://HOST:PORT[/db] (key OFFTOKEN_STORE_KEY); memory: is refused',
+    );
+}
+
+/**
+ * One store-key story: `--data-dir DIR` is exactly the store and key the authority opens (OFFTOKEN_STORE_KEY
+ * does not apply, the server never reads it); `--store URL` is any other store with resolveStoreKey's key.
+ */
+async function openOtp(o: StoreFlags): Promise<{ store: OfftokenStore; validator: OtpValidator }> {
+  if ((o.store === undefined) === (o.dataDir === undefined))
+    throw new UsageError('give --data-dir DIR (the authority) or --store URL, exactly one');
+  let url: string;
+  let storeKey: Buffer;
+  if (o.dataDir !== undefined) {
+    url = dataDirStoreUrl(o.dataDir);
+    storeKey = dataDirStoreKey(o.dataDir);
+  } else {
+    // the counter, the used codes and the lockout must outlive the run, or every run starts unlocked
+    url = requirePersistentStore(o.store as string, '--store');
+    storeKey = resolveStoreKey(url);
+  }
+  const store = await openStore(url);
+  return { store, validator: new OtpValidator({ store, storeKey }) };
+}
+
+const MAX_LIST = 10_000;
+
+// `otp enroll` / `otp verify` / `otp list` / `otp delete` / `otp resync` / `otp unlock` (stateful validator
+// over a store).
 export function registerOtpStoreCommands(otp: Command): void {
   qrOptions(
-    otp
-      .command('enroll')
+    storeOptions(otp.command('enroll'))
       .description(
-        'Create an OTP credential in a store and print its otpauth:// URI. The secret is sealed with the store key: OFFTOKEN_STORE_KEY (base64url, 32 bytes) or, for sqlite:PATH, the file PATH.key (created 0600). Nothing is stored when the label or URI is refused (ERR_INVALID_ARGUMENT, ERR_OTP_LABEL_INVALID, ERR_INPUT_TOO_LARGE: URI over 4096 characters, or over 2048 with a QR option) or a QR file cannot be written. Also ERR_OTP_CREDENTIAL_EXISTS',
+        "Create an OTP credential in a store and print its otpauth:// URI. With --data-dir DIR it goes into the authority's store (what POST /otp/verify checks), sealed with DIR/otp-store.key; with --store the secret is sealed with OFFTOKEN_STORE_KEY (base64url, 32 bytes) or, for sqlite:PATH, the file PATH.key (created 0600). Nothing is stored when the label or URI is refused (ERR_INVALID_ARGUMENT, ERR_OTP_LABEL_INVALID, ERR_INPUT_TOO_LARGE: URI over 4096 characters, or over 2048 with a QR option) or a QR file cannot be written. Also ERR_OTP_CREDENTIAL_EXISTS",
       )
-      .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)')
       .requiredOption('--id <id>', 'credential id')
       .option('--type <type>', 'totp or hotp', 'totp')
       .option('--alg, --algorithm <alg>', 'SHA1, SHA256 or SHA512', 'SHA1')
@@ -263,7 +303,8 @@ export function registerOtpStoreCommands(otp: Command): void {
   ).action(
     action(
       async (o: {
-        store: string;
+        store?: string;
+        dataDir?: string;
         id: string;
         type: string;
         algorithm: string;
@@ -281,14 +322,11 @@ export function registerOtpStoreCommands(otp: Command): void {
         const algorithm = algorithmOption(o.algorithm);
         const digits = intOption(o.digits, '--digits', 6, 10);
         const period = intOption(o.period, '--period', 1, 3600);
-        // a credential enrolled in memory is gone when this command exits
-        requirePersistentStore(o.store, '--store');
-        const storeKey = resolveStoreKey(o.store);
-        const store = await openStore(o.store);
+        // a credential enrolled in memory is gone when this command exits: memory: is refused
+        const { store, validator: v } = await openOtp(o);
         let uri: string;
         let terminal: string | undefined;
         try {
-          const v = new OtpValidator({ store, storeKey });
           // The label, the URI's length and (with a QR option) the QR capacity are checked before storing.
           ({ uri } = await v.enroll({
             id: o.id,
@@ -316,25 +354,109 @@ export function registerOtpStoreCommands(otp: Command): void {
     ),
   );
 
-  otp
-    .command('verify')
+  storeOptions(otp.command('verify'))
     .description(
       'Verify a code against a stored credential (single use, drift, look-ahead, lockout): exit 0 with a JSON line, or exit 1 with {"error":{"code","message"}} (ERR_OTP_INVALID, ERR_OTP_REPLAYED, ERR_OTP_LOCKED, ERR_OTP_FORMAT, ERR_OTP_UNKNOWN_CREDENTIAL)',
     )
     .argument('<code>', 'the one-time code')
-    .requiredOption('--store <url>', 'sqlite:PATH or redis://HOST:PORT[/db] (memory: is refused)')
     .requiredOption('--id <id>', 'credential id')
     .option('--now <unixsec>', 'verify as of this time (default: now)')
     .action(
-      action(async (code: string, o: { store: string; id: string; now?: string }) => {
-        // the counter, the used codes and the lockout must outlive the run, or every run starts unlocked
-        requirePersistentStore(o.store, '--store');
+      action(async (code: string, o: StoreFlags & { id: string; now?: string }) => {
         const now = o.now !== undefined ? intOption(o.now, '--now', 0, 2 ** 40) : undefined;
-        const storeKey = resolveStoreKey(o.store);
-        const store = await openStore(o.store);
+        const { store, validator } = await openOtp(o);
         try {
-          const v = new OtpValidator({ store, storeKey });
-          const r = await v.verify(o.id, code, now !== undefined ? { now } : {});
+          const r = await validator.verify(o.id, code, now !== undefined ? { now } : {});
+          print({ id: o.id, ...r }, true);
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+  storeOptions(otp.command('list'))
+    .description(
+      `Print the credential ids in a store, one a line, sorted (at most ${MAX_LIST}); --json prints [{"id","type","algorithm","digits","period","counter","locked","lockedUntil","failures"}] (never a secret). Errors: ERR_STORE_UNAVAILABLE`,
+    )
+    .option('--json', 'print the non-secret metadata of each credential')
+    .action(
+      action(async (o: StoreFlags & { json?: boolean }) => {
+        const { store } = await openOtp(o);
+        try {
+          const ids = (await store.listCredentialIds?.(MAX_LIST)) ?? [];
+          if (!o.json) {
+            for (const id of ids) print(id);
+            return;
+          }
+          const now = Math.floor(Date.now() / 1000);
+          const out = [];
+          for (const id of ids) {
+            const r = await store.getCredential(id);
+            if (r === undefined) continue; // deleted meanwhile
+            out.push({
+              id,
+              type: r.type,
+              algorithm: r.algorithm,
+              digits: r.digits,
+              ...(r.type === 'totp' ? { period: r.period } : { counter: r.last + 1 }),
+              locked: r.lockedUntil > now,
+              lockedUntil: r.lockedUntil,
+              failures: r.failures,
+            });
+          }
+          print(out, true);
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+  storeOptions(otp.command('delete'))
+    .description(
+      'Remove a credential from a store: exit 0 with {"id","deleted":true}, or exit 1 with ERR_OTP_UNKNOWN_CREDENTIAL for an unknown id',
+    )
+    .requiredOption('--id <id>', 'credential id')
+    .action(
+      action(async (o: StoreFlags & { id: string }) => {
+        const { store, validator } = await openOtp(o);
+        try {
+          await validator.delete(o.id);
+          print({ id: o.id, deleted: true }, true);
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+  storeOptions(otp.command('unlock'))
+    .description(
+      'Clear a credential\'s failure count and lockout (the last accepted code stays used): exit 0 with {"id","unlocked":true}, or exit 1 with ERR_OTP_UNKNOWN_CREDENTIAL',
+    )
+    .requiredOption('--id <id>', 'credential id')
+    .action(
+      action(async (o: StoreFlags & { id: string }) => {
+        const { store, validator } = await openOtp(o);
+        try {
+          await validator.unlock(o.id);
+          print({ id: o.id, unlocked: true }, true);
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+  storeOptions(otp.command('resync'))
+    .description(
+      'RFC 4226 7.4: resynchronise a HOTP credential from two consecutive codes found within 100 counters ahead; exit 0 with {"id","ok","type","counter","drift"}, or exit 1 (ERR_OTP_INVALID, ERR_OTP_REPLAYED, ERR_OTP_LOCKED, ERR_OTP_FORMAT, ERR_OTP_UNKNOWN_CREDENTIAL, ERR_INVALID_ARGUMENT for a TOTP credential). A failed resync counts towards the lockout',
+    )
+    .argument('<code1>', 'a code')
+    .argument('<code2>', 'the code after it')
+    .requiredOption('--id <id>', 'credential id')
+    .action(
+      action(async (code1: string, code2: string, o: StoreFlags & { id: string }) => {
+        const { store, validator } = await openOtp(o);
+        try {
+          const r = await validator.resync(o.id, code1, code2);
           print({ id: o.id, ...r }, true);
         } finally {
           await store.close();

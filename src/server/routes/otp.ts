@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { OAuthUnauthorizedClientError, ServerConfigError } from '../../errors/server.js';
 import type { Authority } from '../authority.js';
@@ -8,14 +5,16 @@ import { authenticateClient } from '../client-auth.js';
 import { formParams, required } from '../params.js';
 
 /** The AES-256-GCM key that seals OTP secrets in the store: `<dataDir>/otp-store.key`, 32 raw bytes, 0600. */
-export function loadOtpStoreKey(dataDir: string): Buffer {
-  const file = path.join(dataDir, 'otp-store.key');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
-  if ((statSync(file).mode & 0o077) !== 0)
-    throw new ServerConfigError(`${file} is readable by group or others`);
-  const key = readFileSync(file);
-  if (key.length !== 32) throw new ServerConfigError(`${file} must hold 32 bytes`);
-  return key;
+export function loadOtpStoreKey(
+  dataDir: string,
+  stores: Pick<typeof import('../../stores/index.js'), 'dataDirStoreKey'>,
+): Buffer {
+  // the same reader as `offtoken otp ... --data-dir`, so the CLI enrols with the key the server opens with
+  try {
+    return stores.dataDirStoreKey(dataDir);
+  } catch (e) {
+    throw new ServerConfigError((e as Error).message, { cause: e });
+  }
 }
 
 /**
@@ -32,12 +31,12 @@ export async function registerOtpRoute(app: FastifyInstance, a: Authority): Prom
   } catch {
     return false;
   }
-  const store = await storesMod.openStore(`sqlite:${path.join(a.config.dataDir, 'store.db')}`);
+  const store = await storesMod.openStore(storesMod.dataDirStoreUrl(a.config.dataDir));
   // Any registered client may call this endpoint: an unknown id must look like a wrong code, or the answers
   // would list which credential ids exist.
   const validator = new validatorMod.OtpValidator({
     store,
-    storeKey: loadOtpStoreKey(a.config.dataDir),
+    storeKey: loadOtpStoreKey(a.config.dataDir, storesMod),
     hideUnknownIds: true,
   });
   app.decorate('otpValidator', validator);
