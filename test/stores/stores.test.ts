@@ -88,6 +88,39 @@ for (const b of backends) {
       }
     });
 
+    it('lists credential ids sorted and bounded, and unlock clears failures and the lock only', async () => {
+      const { store, cleanup } = await b.open();
+      try {
+        // glob characters in an id are listed literally (Redis lists with SCAN MATCH)
+        for (const id of ['zed', 'a*b', 'mid']) {
+          const cred = {
+            type: 'hotp',
+            algorithm: 'SHA1',
+            digits: 6,
+            period: 30,
+            sealedSecret: 's',
+            createdAt: 1,
+          } as const;
+          assert.equal(await store.createCredential({ id, ...cred }), true);
+        }
+        assert.deepEqual(await store.listCredentialIds?.(10), ['a*b', 'mid', 'zed']);
+        assert.deepEqual(await store.listCredentialIds?.(2), ['a*b', 'mid']);
+        assert.equal(await store.recordSuccess('mid', 4, 0), true);
+        const policy = { maxFailures: 1, baseDelay: 60, maxDelay: 60 };
+        assert.equal((await store.admitAttempt('mid', { now, policy, digits: 6 })).status, 'admitted');
+        assert.equal((await store.admitAttempt('mid', { now, policy, digits: 6 })).status, 'locked');
+        assert.equal(await store.unlockCredential?.('mid'), true);
+        const r = await store.getCredential('mid');
+        assert.deepEqual([r?.failures, r?.lockedUntil, r?.last, r?.sealedSecret], [0, 0, 4, 's']);
+        assert.equal(await store.unlockCredential?.('missing'), false);
+        // unlocking an unknown id creates nothing
+        assert.equal(await store.getCredential('missing'), undefined);
+        assert.deepEqual(await store.listCredentialIds?.(10), ['a*b', 'mid', 'zed']);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('admits at most maxFailures attempts at once, then refuses them locked without writing', async () => {
       const { store, cleanup } = await b.open();
       try {
