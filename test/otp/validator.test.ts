@@ -277,4 +277,30 @@ describe('OtpValidator arguments', () => {
     await rejects(v.verify('n', '123456', { now: Number.NaN }), 'ERR_INVALID_ARGUMENT');
     await rejects(v.resync('n', '123456', '123457'), 'ERR_INVALID_ARGUMENT');
   });
+
+  it('unlock and delete refuse a malformed or unknown id, and unlock needs a store that can unlock', async () => {
+    const { MemoryStore } = await import('../../src/stores/index.js');
+    const store = new MemoryStore();
+    const v = new OtpValidator({ store, storeKey: key, clock: () => T });
+    for (const bad of ['', 'a\nb', 'x'.repeat(257)]) {
+      await rejects(v.unlock(bad), 'ERR_INVALID_ARGUMENT');
+      await rejects(v.delete(bad), 'ERR_INVALID_ARGUMENT');
+    }
+    await rejects(v.unlock('nobody'), 'ERR_OTP_UNKNOWN_CREDENTIAL');
+    await rejects(v.delete('nobody'), 'ERR_OTP_UNKNOWN_CREDENTIAL');
+    // a store of the user's own without the optional unlockCredential
+    const own = Object.create(store, { unlockCredential: { value: undefined } });
+    await rejects(new OtpValidator({ store: own, storeKey: key }).unlock('n'), 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('forgets what it remembered of a deleted credential, so a re-enrolled id starts fresh', async () => {
+    const { MemoryStore } = await import('../../src/stores/index.js');
+    const v = new OtpValidator({ store: new MemoryStore(), storeKey: key, clock: () => T });
+    await v.enroll({ id: 'h', type: 'hotp', secret: rfcSecret });
+    await v.verify('h', ref(rfcSecret, 0));
+    await v.delete('h');
+    await rejects(v.verify('h', ref(rfcSecret, 1)), 'ERR_OTP_UNKNOWN_CREDENTIAL');
+    await v.enroll({ id: 'h', type: 'hotp', secret: rfcSecret });
+    assert.equal((await v.verify('h', ref(rfcSecret, 0))).ok, true);
+  });
 });
