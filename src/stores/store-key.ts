@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { decodeBase64url, encodeBase64url } from '../encoding/base64url.js';
 import { StoreKeyInvalidError, StoreKeyMissingError } from '../errors/stores.js';
@@ -46,6 +46,8 @@ export function resolveStoreKey(url: string, env: NodeJS.ProcessEnv = process.en
 export function dataDirStoreKey(dataDir: string): Buffer {
   const file = path.join(dataDir, 'otp-store.key');
   try {
+    // the data directory is created as the authority creates it (0700), so `otp enroll --data-dir` may come first
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
