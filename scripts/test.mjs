@@ -60,7 +60,8 @@ const r = spawnSync(
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   {
     stdio: 'inherit',
-    env: { ...process.env, OFFTOKEN_TESTING: '1' },
+    // dist/ is current (built above when it was not): test/cli/helpers.ts runs the built CLI
+    env: { ...process.env, OFFTOKEN_TESTING: '1', OFFTOKEN_TEST_DIST_FRESH: '1' },
   },
 );
 process.exit(r.status ?? 1);

@@ -21,6 +21,14 @@ const MiB = 1024 * 1024;
 const bigJwks = oversized('big-jwks.json', MiB);
 const keyFile = join(dir, 'signed.key');
 writeKeyFileSync(keyFile, generateKey('EdDSA'));
+// a real JWKS, for the cases about another flag (a key file given as --jwks is refused as such first)
+const jwksFile = join(dir, 'issuer.jwks');
+writeFileSync(
+  jwksFile,
+  JSON.stringify({
+    keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'k1' }],
+  }),
+);
 const auditLog = join(dir, 'audit.log');
 writeFileSync(auditLog, '');
 const token = 'eyJhbGciOiJFZERTQSJ9.e30.AA';
@@ -57,7 +65,7 @@ const cases: { name: string; flag: string; args: (f: string) => string[]; max?: 
   {
     name: 'status check --list',
     flag: '--list',
-    args: (f) => ['status', 'check', token, '--list', f, '--jwks', keyFile],
+    args: (f) => ['status', 'check', token, '--list', f, '--jwks', jwksFile],
     max: 8 * MiB,
   },
   {
