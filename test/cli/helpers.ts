@@ -19,7 +19,9 @@ const root = resolve(import.meta.dirname, '../..');
  * in every spawned process); a test file run on its own, with src/ perhaps newer than dist/, runs src/ through tsx.
  */
 const CLI_ARGV =
-  process.env.OFFTOKEN_TEST_DIST_FRESH === '1' ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  process.env.OFFTOKEN_TEST_DIST_FRESH === '1'
+    ? ['dist/cli/main.js']
+    : ['--import', 'tsx', 'src/cli/main.ts'];
 
 /**
  * Runs the CLI in the repository root, with stdin and extra environment variables: the one CLI runner every
