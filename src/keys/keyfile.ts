@@ -2,7 +2,12 @@ import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isBase64url } from '../encoding/base64url.js';
 import { InputTooLargeError, InvalidArgumentError, OfftokenError } from '../errors/base.js';
-import { KeyfileDecryptFailedError, KeyfileInvalidError, KeyfilePermissionsError } from '../errors/keys.js';
+import {
+  KeyfileDecryptFailedError,
+  KeyfileInvalidError,
+  KeyfilePermissionsError,
+  KeyInvalidError,
+} from '../errors/keys.js';
 import { exportJwk, importJwk, privateJwkMatchesPublic } from './jwk.js';
 import type { Jwk, OfftokenKey } from './types.js';
 
@@ -261,7 +266,17 @@ export function readKeyFileSync(
   // The outer kid/alg are unauthenticated labels (for `ls`-style tooling); they must not contradict the key.
   if ((doc.kid !== undefined && doc.kid !== jwk.kid) || (doc.alg !== undefined && doc.alg !== jwk.alg))
     throw new KeyfileInvalidError('the key file kid/alg do not match its key');
-  const key = importJwk(jwk);
+  let key: OfftokenKey;
+  try {
+    key = importJwk(jwk);
+  } catch (e) {
+    // Newer OpenSSL (Node 24) refuses a private JWK whose members disagree when it is imported: the same damage
+    if (e instanceof KeyInvalidError && typeof jwk.d === 'string')
+      throw new KeyfileInvalidError(
+        'the key file is damaged: its private key does not match its stored public key; restore it from a backup',
+      );
+    throw e;
+  }
   if (key.privateKey !== undefined && !privateJwkMatchesPublic(jwk, key.privateKey))
     throw new KeyfileInvalidError(
       'the key file is damaged: its private key does not derive its stored public key; restore it from a backup',

@@ -115,9 +115,14 @@ export class AuthorityKeyring {
 
   private load(f: KeyringFile): void {
     this.keys = f.keys.map((k) => {
-      const privateKey = createPrivateKey({ key: k.jwk as never, format: 'jwk' });
+      let privateKey: KeyObject | undefined;
+      try {
+        privateKey = createPrivateKey({ key: k.jwk as never, format: 'jwk' });
+      } catch {
+        // newer OpenSSL (Node 24) refuses a private JWK whose members disagree when it is imported
+      }
       // The JWKS publishes the stored public members: a damaged private part would sign tokens nobody verifies.
-      if (!privateJwkMatchesPublic(k.jwk as Jwk, privateKey))
+      if (privateKey === undefined || !privateJwkMatchesPublic(k.jwk as Jwk, privateKey))
         throw new KeyfileInvalidError(
           `keyring key ${String(k.kid).slice(0, 64)} is damaged: its private key does not derive its stored public key`,
         );

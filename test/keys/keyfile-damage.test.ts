@@ -85,8 +85,11 @@ describe('damaged key files', () => {
   });
 
   it('rejects a service-account file whose PKCS#8 private key does not derive its public point', () => {
-    const jwk = exportJwk(generateKey('ES256'), { private: true });
-    const pem = createPrivateKey({ key: { ...jwk, d: flipBit(jwk.d as string) } as never, format: 'jwk' })
+    // one bit of the private scalar flipped inside the DER (bytes 36-67 of a P-256 PKCS#8), the embedded public
+    // point left as it was: newer OpenSSL loads such a DER but refuses the same damage in a JWK at import
+    const der = generateKey('ES256').privateKey!.export({ format: 'der', type: 'pkcs8' });
+    der[40]! ^= 0x01;
+    const pem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
       .export({ format: 'pem', type: 'pkcs8' })
       .toString();
     const path = join(dir, `sa-${n++}.json`);
