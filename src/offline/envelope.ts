@@ -1,4 +1,5 @@
 import {
+  type CipherGCMTypes,
   createCipheriv,
   createDecipheriv,
   createHmac,
@@ -146,12 +147,7 @@ function nextIv(): Buffer {
 /** Wraps the claims JSON in the writer's envelope (nested: signed, then encrypted to `recipient`). */
 export function seal(claimsJson: string, w: EnvelopeWriter, recipient?: NestedRecipient): string {
   if (w.mode === 'sealed') {
-    const iv = nextIv();
-    const c = createCipheriv(w.cipher, w.key, iv, { authTagLength: 16 });
-    c.setAAD(w.aad);
-    const ct = c.update(claimsJson, 'utf8');
-    c.final();
-    return `${w.headerB64}..${iv.toString('base64url')}.${ct.toString('base64url')}.${c.getAuthTag().toString('base64url')}`;
+    return gcmCompact(w.cipher, w.key, w.headerB64, w.aad, Buffer.from(claimsJson, 'utf8'));
   }
   const input = `${w.headerB64}.${Buffer.from(claimsJson, 'utf8').toString('base64url')}`;
   const sig =
@@ -170,10 +166,27 @@ export function seal(claimsJson: string, w: EnvelopeWriter, recipient?: NestedRe
   if (recipient.kid !== undefined) header.kid = recipient.kid;
   header.epk = epk;
   const headerB64 = Buffer.from(JSON.stringify(header), 'utf8').toString('base64url');
+  return gcmCompact(
+    'aes-256-gcm',
+    cek,
+    headerB64,
+    Buffer.from(headerB64, 'latin1'),
+    Buffer.from(jws, 'latin1'),
+  );
+}
+
+/** The compact JWE of `dir`-style content encryption (RFC 7516 5.1): h..iv.ct.tag, the header segment as AAD. */
+function gcmCompact(
+  cipher: CipherGCMTypes,
+  key: KeyObject | Buffer,
+  headerB64: string,
+  aad: Buffer,
+  plaintext: Buffer,
+): string {
   const iv = nextIv();
-  const c = createCipheriv('aes-256-gcm', cek, iv, { authTagLength: 16 });
-  c.setAAD(Buffer.from(headerB64, 'latin1'));
-  const ct = c.update(jws, 'latin1');
+  const c = createCipheriv(cipher, key, iv, { authTagLength: 16 });
+  c.setAAD(aad);
+  const ct = c.update(plaintext);
   c.final();
   return `${headerB64}..${iv.toString('base64url')}.${ct.toString('base64url')}.${c.getAuthTag().toString('base64url')}`;
 }
